@@ -1,0 +1,97 @@
+import { ASN1Obj, type X509Certificate } from '@sigstore/core';
+import type { CertificateExtension, SignerInfo } from './result';
+
+// Fulcio's OIDs under 1.3.6.1.4.1.57264.1: https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md
+const FULCIO_PREFIX = '1.3.6.1.4.1.57264.1.';
+const FULCIO_EXTENSIONS: Record<number, string> = {
+  1: 'Issuer (v1)',
+  2: 'GitHub Workflow Trigger',
+  3: 'GitHub Workflow SHA',
+  4: 'GitHub Workflow Name',
+  5: 'GitHub Workflow Repository',
+  6: 'GitHub Workflow Ref',
+  8: 'Issuer',
+  9: 'Build Signer URI',
+  10: 'Build Signer Digest',
+  11: 'Runner Environment',
+  12: 'Source Repository URI',
+  13: 'Source Repository Digest',
+  14: 'Source Repository Ref',
+  15: 'Source Repository Identifier',
+  16: 'Source Repository Owner URI',
+  17: 'Source Repository Owner Identifier',
+  18: 'Build Config URI',
+  19: 'Build Config Digest',
+  20: 'Build Trigger',
+  21: 'Run Invocation URI',
+  22: 'Source Repository Visibility At Signing',
+};
+// Arcs 1–6 hold the raw string; later ones a DER UTF8String.
+const RAW_STRING_ARCS = new Set([1, 2, 3, 4, 5, 6]);
+
+/** Reads who a Fulcio certificate was issued to, and the claims Fulcio embedded. */
+export function certificateSigner(cert: X509Certificate): SignerInfo {
+  const extensions: CertificateExtension[] = [];
+  for (const ext of cert.extensions) {
+    const oid = ext.subs[0]?.toOID();
+    if (!oid?.startsWith(FULCIO_PREFIX)) continue;
+    const arc = Number(oid.slice(FULCIO_PREFIX.length));
+    const name = FULCIO_EXTENSIONS[arc];
+    if (!name) continue;
+    const raw = ext.subs[ext.subs.length - 1]?.value ?? Buffer.alloc(0);
+    extensions.push({ oid, name, value: decodeExtension(raw, RAW_STRING_ARCS.has(arc)) });
+  }
+  const issuer =
+    extensions.find((e) => e.oid === `${FULCIO_PREFIX}8`)?.value ?? extensions.find((e) => e.oid === `${FULCIO_PREFIX}1`)?.value;
+  return {
+    kind: 'certificate',
+    identity: identityOf(cert),
+    issuer,
+    extensions,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    certificateIssuer: distinguishedName(cert.issuer),
+    serialNumber: cert.serialNumber.toString('hex'),
+  };
+}
+
+function identityOf(cert: X509Certificate): string {
+  const san = cert.extSubjectAltName;
+  return san?.rfc822Name ?? san?.uri ?? san?.otherName('1.3.6.1.4.1.57264.1.7') ?? cert.subjectAltName ?? '(no subject alternative name)';
+}
+
+function decodeExtension(raw: Buffer, rawString: boolean): string {
+  if (rawString) return raw.toString('utf8');
+  // OCTET STRING content: UTF8String (0x0c) with a DER length.
+  if (raw[0] === 0x0c && raw.length >= 2) {
+    let offset = 2;
+    let length = raw[1] ?? 0;
+    if (length & 0x80) {
+      const n = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < n; i++) length = length * 256 + (raw[2 + i] ?? 0);
+      offset = 2 + n;
+    }
+    return raw.subarray(offset, offset + length).toString('utf8');
+  }
+  return raw.toString('utf8');
+}
+
+/** A readable form of an X.500 name: the CN and O attributes. */
+export function distinguishedName(der: Buffer): string {
+  const names: Record<string, string> = { '2.5.4.3': 'CN', '2.5.4.10': 'O', '2.5.4.6': 'C' };
+  const parts: string[] = [];
+  try {
+    const seq = ASN1Obj.parseBuffer(der as Buffer<ArrayBuffer>);
+    for (const set of seq.subs) {
+      for (const attr of set.subs) {
+        const oid = attr.subs[0]?.toOID();
+        const label = oid ? names[oid] : undefined;
+        if (label) parts.push(`${label}=${attr.subs[1]?.value.toString('utf8')}`);
+      }
+    }
+  } catch {
+    return '(unreadable name)';
+  }
+  return parts.join(', ') || '(empty name)';
+}
