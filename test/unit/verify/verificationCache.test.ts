@@ -1,0 +1,117 @@
+import { strict as assert } from 'node:assert';
+import type { Companion } from '../../../src/core/artifacts/companions';
+import { resultOf, type VerificationResult } from '../../../src/core/verify/result';
+import { VerificationCache } from '../../../src/core/verify/verificationCache';
+
+/** A controllable verifier: each call waits until the test releases it. */
+function harness(existing: Set<string>) {
+  const calls: Array<{ artifact: string; companions: readonly Companion[]; signal: AbortSignal; release: (r?: Partial<VerificationResult>) => void }> = [];
+  const changes: string[][] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const cache = new VerificationCache({
+    concurrency: 2,
+    exists: async (p) => existing.has(p),
+    onDidChange: (a) => changes.push([...a]),
+    verify: (artifact, companions, signal) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      return new Promise((resolve) => {
+        calls.push({
+          artifact,
+          companions,
+          signal,
+          release: (r) => {
+            inFlight--;
+            resolve({ ...resultOf(artifact, []), state: 'verified', ...r });
+          },
+        });
+      });
+    },
+  });
+  const nextCall = async () => {
+    for (let i = 0; i < 100 && calls.length === 0; i++) await new Promise((r) => setImmediate(r));
+    const call = calls.shift();
+    assert.ok(call, 'expected a verification call');
+    return call;
+  };
+  return { cache, calls, changes, nextCall, maxInFlight: () => maxInFlight };
+}
+
+describe('verification cache', () => {
+  it('verifies a file when its companion appears, and forgets it when the companion goes', async () => {
+    const h = harness(new Set(['/w/a.txt']));
+    h.cache.changed('/w/a.txt.sigstore.json');
+    const call = await h.nextCall();
+    assert.equal(call.artifact, '/w/a.txt');
+    assert.deepEqual(call.companions.map((c) => c.path), ['/w/a.txt.sigstore.json']);
+    call.release();
+    await h.cache.whenIdle();
+    assert.equal(h.cache.get('/w/a.txt')?.state, 'verified');
+    assert.deepEqual(h.cache.verifiablePaths().sort(), ['/w/a.txt', '/w/a.txt.sigstore.json']);
+
+    h.cache.deleted('/w/a.txt.sigstore.json');
+    await h.cache.whenIdle();
+    assert.equal(h.cache.get('/w/a.txt'), undefined);
+    assert.deepEqual(h.changes.at(-1), ['/w/a.txt']);
+    assert.deepEqual(h.cache.verifiablePaths(), []);
+  });
+
+  it('re-verifies when the file itself changes, and ignores files without companions', async () => {
+    const h = harness(new Set(['/w/a.txt']));
+    h.cache.changed('/w/a.txt.sigstore.json');
+    (await h.nextCall()).release();
+    await h.cache.whenIdle();
+    h.cache.changed('/w/unrelated.txt');
+    h.cache.changed('/w/a.txt');
+    const again = await h.nextCall();
+    assert.equal(again.artifact, '/w/a.txt');
+    again.release({ state: 'failed' });
+    await h.cache.whenIdle();
+    assert.equal(h.cache.get('/w/a.txt')?.state, 'failed');
+    assert.equal(h.calls.length, 0);
+  });
+
+  it('discards a result computed from contents that changed meanwhile, and recomputes', async () => {
+    const h = harness(new Set(['/w/a.txt']));
+    h.cache.changed('/w/a.txt.sigstore.json');
+    const first = await h.nextCall();
+    h.cache.changed('/w/a.txt');
+    assert.equal(first.signal.aborted, true);
+    first.release({ state: 'verified' });
+    const second = await h.nextCall();
+    second.release({ state: 'failed' });
+    await h.cache.whenIdle();
+    assert.equal(h.cache.get('/w/a.txt')?.state, 'failed');
+  });
+
+  it('gives no result to a companion whose file does not exist', async () => {
+    const h = harness(new Set());
+    h.cache.changed('/w/gone.txt.sigstore.json');
+    await h.cache.whenIdle();
+    assert.equal(h.calls.length, 0);
+    assert.equal(h.cache.get('/w/gone.txt'), undefined);
+  });
+
+  it('drops everything under a deleted folder', async () => {
+    const h = harness(new Set(['/w/d/a.txt', '/w/d/b.txt', '/w/c.txt']));
+    for (const p of ['/w/d/a.txt', '/w/d/b.txt', '/w/c.txt']) h.cache.changed(`${p}.sigstore.json`);
+    for (let i = 0; i < 3; i++) (await h.nextCall()).release();
+    await h.cache.whenIdle();
+    h.cache.deleted('/w/d');
+    await h.cache.whenIdle();
+    assert.equal(h.cache.get('/w/d/a.txt'), undefined);
+    assert.equal(h.cache.get('/w/d/b.txt'), undefined);
+    assert.equal(h.cache.get('/w/c.txt')?.state, 'verified');
+  });
+
+  it('bounds how many verifications run at once', async () => {
+    const files = Array.from({ length: 6 }, (_, i) => `/w/f${i}`);
+    const h = harness(new Set(files));
+    for (const f of files) h.cache.changed(`${f}.sigstore.json`);
+    for (let i = 0; i < files.length; i++) (await h.nextCall()).release();
+    await h.cache.whenIdle();
+    assert.equal(h.maxInFlight(), 2);
+    assert.ok(files.every((f) => h.cache.get(f)?.state === 'verified'));
+  });
+});
