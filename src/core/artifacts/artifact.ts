@@ -13,30 +13,40 @@ export interface Artifact {
   readonly name: string;
   /** The digest with this algorithm, or undefined when it cannot be known (digest-only input). */
   digest(algorithm: DigestAlgorithm): Promise<Buffer | undefined>;
-  /** The whole content, for signature schemes that cannot work from a digest; undefined when unavailable or too large. */
-  bytes(): Promise<Buffer | undefined>;
+  /** The whole content when it is at most `limit` bytes (else undefined); reads at most once. */
+  bytes(limit: number): Promise<Buffer | undefined>;
 }
 
-/** Files above this are never loaded whole (only hashed as a stream). */
-const MAX_WHOLE_READ = 256 * 1024 * 1024;
+/**
+ * Files up to this size are read whole once: hashing and a native signature check over the
+ * bytes beat streaming. Larger ones are streamed and never held in memory.
+ */
+export const SMALL_FILE_BYTES = 8 * 1024 * 1024;
 
-/** An artifact on the local file system; digests are computed once, in one pass, on demand. */
+/** An artifact on the local file system; each digest is computed once, on demand. */
 export function fileArtifact(path: string, signal?: AbortSignal): Artifact {
   const digests = new Map<DigestAlgorithm, Promise<Buffer>>();
+  let small: Promise<Buffer | undefined> | undefined;
+  const smallContent = () =>
+    (small ??= stat(path).then(
+      (info) => (info.size <= SMALL_FILE_BYTES ? readLimited(path, SMALL_FILE_BYTES) : undefined),
+      (e: unknown) => Promise.reject(readError(path, e)),
+    ));
   return {
     name: path,
     digest(algorithm) {
       let d = digests.get(algorithm);
       if (!d) {
-        d = hashFile(path, algorithm, signal);
+        d = smallContent().then((content) => (content ? createHash(algorithm).update(content).digest() : hashFile(path, algorithm, signal)));
         digests.set(algorithm, d);
       }
       return d;
     },
-    async bytes() {
+    async bytes(limit) {
+      const content = await smallContent();
+      if (content) return content.length <= limit ? content : undefined;
       const info = await stat(path);
-      if (info.size > MAX_WHOLE_READ) return undefined;
-      return readLimited(path, MAX_WHOLE_READ);
+      return info.size <= limit ? readLimited(path, limit) : undefined;
     },
   };
 }
@@ -80,7 +90,7 @@ export async function readLimited(path: string, limit: number): Promise<Buffer> 
       );
     }
     // Read up to limit+1 so a file that grew since stat() is still caught.
-    const buffer = Buffer.alloc(Math.min(info.size, limit) + 1);
+    const buffer = Buffer.allocUnsafe(Math.min(info.size, limit) + 1);
     let total = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);

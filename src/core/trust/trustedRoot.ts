@@ -81,7 +81,17 @@ function sanitize(root: TrustedRoot, source: string): LoadedTrustedRoot {
   return { source, root: sanitized, ignored };
 }
 
-/** Trust material for `@sigstore/verify`, with an optional finder for key-based bundles. */
+const materials = new WeakMap<LoadedTrustedRoot, TrustMaterial>();
+
+/**
+ * Trust material for `@sigstore/verify`, with an optional finder for key-based bundles.
+ * Built once per root (it parses every certificate and key): verifying a folder reuses it.
+ */
 export function trustMaterialOf(loaded: LoadedTrustedRoot, keyFinder?: KeyFinderFunc): TrustMaterial {
-  return toTrustMaterial(loaded.root, keyFinder);
+  let material = materials.get(loaded);
+  if (!material) {
+    material = toTrustMaterial(loaded.root);
+    materials.set(loaded, material);
+  }
+  return keyFinder ? { ...material, publicKey: keyFinder } : material;
 }

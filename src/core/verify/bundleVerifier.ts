@@ -11,13 +11,16 @@ import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { toSignedEntity, Verifier, type SignedEntity } from '@sigstore/verify';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Artifact, DigestAlgorithm } from '../artifacts/artifact';
-import { readLimited } from '../artifacts/artifact';
+import { readLimited, SMALL_FILE_BYTES } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
 import { trustMaterialOf, type LoadedTrustedRoot } from '../trust/trustedRoot';
 import { certificateSigner, distinguishedName } from './certificate';
 import { DsseEnvelopeSignature } from './dsseSignature';
 import { DigestMessageSignature, verifiesFromDigest } from './messageSignature';
 import type { BundleDetails, Check, CheckId, Evidence, Failure, SignerInfo, TimestampInfo, TlogEntryInfo, VerificationState } from './result';
+
+/** Signatures that cannot be checked from a digest (RSA, Ed25519) load the file whole, up to this size. */
+const MAX_WHOLE_ARTIFACT_BYTES = 256 * 1024 * 1024;
 
 /** Companions above this are not signature files; we refuse to parse them. */
 export const MAX_COMPANION_BYTES = 10 * 1024 * 1024;
@@ -184,7 +187,7 @@ async function verifyParsed(run: BundleCheck, bundle: Bundle, mediaType: string,
     run.pass('artifact-binding', `${algorithm} ${digest.toString('hex')}`);
     const base = toSignedEntity(bundle);
     const key = signingKeyOf(base, expectedKey);
-    const bytes = key && !verifiesFromDigest(key) ? await artifact.bytes() : undefined;
+    const bytes = await artifact.bytes(key && !verifiesFromDigest(key) ? MAX_WHOLE_ARTIFACT_BYTES : SMALL_FILE_BYTES);
     if (key && !verifiesFromDigest(key) && !bytes) {
       return run.stop('signature', 'unverifiable', `A ${key.asymmetricKeyType} signature can only be checked over the whole file, which is not available.`, 'Verify the file itself rather than its digest.');
     }
