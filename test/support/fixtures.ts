@@ -27,6 +27,7 @@ export const BADGE: Readonly<Record<FixtureState, string>> = {
 };
 
 export const EXPECTED_BADGES_FILE = '.expected-badges.json';
+export const MANIFEST_FILE = '.fixture-manifest.json';
 export const TRUSTED_ROOT_FILE = 'trusted_root.json';
 export const BUNDLE_SUFFIX = '.sigstore.json';
 /** Well-formed but not a bundle version anyone knows; @sigstore/bundle's own check lets it through. */
@@ -61,7 +62,10 @@ export async function writeFixtureWorkspace(dir: string): Promise<FixtureManifes
   const [inst, other] = await Promise.all([startSigstoreInstance(), startSigstoreInstance()]);
   try {
     const files = await writeAll(root, inst, other);
-    return { dir: root, files, unsigned: ['plain.txt'] };
+    const manifest: FixtureManifest = { dir: root, files, unsigned: ['plain.txt'] };
+    // Read by the suites running inside VS Code, which cannot call this module.
+    await fs.writeFile(path.join(root, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
+    return manifest;
   } finally {
     await Promise.all([inst.close(), other.close()]);
   }

@@ -1,0 +1,187 @@
+// Runs inside a real VS Code extension host, on the fixture workspace of test/support/fixtures.ts.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { VerificationResult } from '../../src/core/verify/result';
+import { BADGES } from '../../src/decorations/verificationDecorations';
+import type { SigstoreApi } from '../../src/extension';
+
+const EXTENSION_ID = 'sigstore-vscode.sigstore-vscode';
+
+interface FixtureFile {
+  path: string;
+  companion: string;
+  expected: 'verified' | 'failed' | 'unverifiable';
+  signer?: string;
+  issuer?: string;
+  reason: string;
+}
+
+function workspaceRoot(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'a workspace folder is open');
+  return folder.uri.fsPath;
+}
+
+function manifest(): { files: FixtureFile[]; unsigned: string[] } {
+  return JSON.parse(readFileSync(join(workspaceRoot(), '.fixture-manifest.json'), 'utf8'));
+}
+
+const uriOf = (relative: string) => vscode.Uri.file(join(workspaceRoot(), relative));
+
+/** Waits for a condition the extension reaches asynchronously (file watcher events), with a deadline. */
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function api(): Promise<SigstoreApi> {
+  const ext = vscode.extensions.getExtension<SigstoreApi>(EXTENSION_ID);
+  assert.ok(ext, `${EXTENSION_ID} is installed`);
+  return ext.activate();
+}
+
+/** The report document the Verify command produced for a file, read through VS Code. */
+async function reportFor(artifact: vscode.Uri): Promise<string> {
+  const doc = await until('the report document', () =>
+    vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'sigstore-report' && d.uri.query === artifact.fsPath),
+  );
+  return doc.getText();
+}
+
+describe('Sigstore extension', () => {
+  it('activates in a workspace with bundles and contributes its commands', async () => {
+    const ext = vscode.extensions.getExtension<SigstoreApi>(EXTENSION_ID);
+    assert.ok(ext);
+    // workspaceContains:**/*.sigstore.json activates it without anyone asking.
+    await until('activation by workspaceContains', () => ext.isActive);
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('sigstore.verify'));
+    assert.ok(commands.includes('sigstore.refresh'));
+  });
+
+  describe('badges', () => {
+    before(async () => {
+      const sigstore = await api();
+      // The initial scan is asynchronous; wait until every fixture has a result.
+      await until('every fixture verified once', () => manifest().files.every((f) => sigstore.resultFor(uriOf(f.path))));
+      await sigstore.whenIdle();
+    });
+
+    for (const f of manifest().files) {
+      it(`${f.path}: ${f.expected} (${f.reason})`, async () => {
+        const sigstore = await api();
+        const result = sigstore.resultFor(uriOf(f.path));
+        assert.equal(result?.state, f.expected, result?.summary);
+        const decoration = sigstore.provideFileDecoration(uriOf(f.path));
+        assert.equal(decoration?.badge, BADGES[f.expected].badge);
+        assert.ok(decoration?.tooltip?.startsWith('Sigstore: '), decoration?.tooltip);
+        if (f.expected === 'verified') {
+          assert.ok(decoration?.tooltip?.includes(f.signer!), `tooltip names the signer: ${decoration?.tooltip}`);
+          assert.ok(decoration?.tooltip?.includes(f.issuer!), `tooltip names the issuer: ${decoration?.tooltip}`);
+        } else {
+          assert.ok((decoration?.tooltip?.length ?? 0) > 'Sigstore: Failed: '.length + 10, `tooltip gives a reason: ${decoration?.tooltip}`);
+        }
+        // The companion itself is evidence, not an artifact.
+        assert.equal(sigstore.provideFileDecoration(uriOf(f.companion)), undefined);
+      });
+    }
+
+    it('files without companions get no badge', async () => {
+      const sigstore = await api();
+      for (const p of manifest().unsigned) assert.equal(sigstore.provideFileDecoration(uriOf(p)), undefined, p);
+    });
+  });
+
+  describe('Verify command', () => {
+    afterEach(async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
+    it('opens a report naming the signer, issuer, log entry and trusted root of a verified file', async () => {
+      const file = manifest().files.find((f) => f.path === 'hello.txt')!;
+      const result = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify', uriOf(file.path));
+      assert.equal(result?.state, 'verified');
+      const report = await reportFor(uriOf(file.path));
+      assert.match(report, /\*\*Result: Verified\*\*/);
+      assert.ok(report.includes(`Identity: \`${file.signer}\``), report);
+      assert.ok(report.includes(`Issuer: \`${file.issuer}\``), report);
+      assert.match(report, /Log index `\d+`/);
+      assert.match(report, /Trusted root/);
+      assert.ok(report.includes('trusted\\_root.json') || report.includes('trusted_root.json'), 'the configured trusted root is named');
+      // Shown as real UI: a Markdown preview tab.
+      await until('a Markdown preview tab', () =>
+        vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /markdown/i.test(t.input.viewType)),
+      );
+    });
+
+    it('reports a tampered file as failed, with the failed check and what to do', async () => {
+      const result = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify', uriOf('tampered.txt'));
+      assert.equal(result?.state, 'failed');
+      const report = await reportFor(uriOf('tampered.txt'));
+      assert.match(report, /### What failed/);
+      assert.match(report, /Check: \*\*Bundle refers to this file\*\* \(`artifact-binding`\)/);
+      assert.match(report, /What you can do: /);
+    });
+
+    it('reports a malformed companion as failed at parsing, without throwing', async () => {
+      const result = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify', uriOf('malformed.txt'));
+      assert.equal(result?.state, 'failed');
+      assert.equal(result?.evidence[0]?.failure?.check, 'parse');
+      assert.match(await reportFor(uriOf('malformed.txt')), /not valid JSON/);
+    });
+
+    it('verifies the file a companion belongs to when run on the companion', async () => {
+      const result = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify', uriOf('hello.txt.sigstore.json'));
+      assert.equal(result?.artifact, uriOf('hello.txt').fsPath);
+      assert.equal(result?.state, 'verified');
+    });
+
+    it('verifies the active editor when run from the palette', async () => {
+      await vscode.window.showTextDocument(uriOf('release.tar.gz'), { preview: false });
+      const result = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify');
+      assert.equal(result?.artifact, uriOf('release.tar.gz').fsPath);
+      assert.equal(result?.state, 'verified');
+    });
+  });
+
+  describe('live updates', () => {
+    const live = 'live-update.txt';
+    const bytes = (s: string) => new TextEncoder().encode(s);
+
+    after(async () => {
+      for (const p of [live, `${live}.sigstore.json`]) await vscode.workspace.fs.delete(uriOf(p)).then(undefined, () => undefined);
+    });
+
+    it('badges a file when its companion appears, and follows changes and deletion', async () => {
+      const sigstore = await api();
+      const source = manifest().files.find((f) => f.path === 'hello.txt')!;
+      const original = await vscode.workspace.fs.readFile(uriOf(source.path));
+      await vscode.workspace.fs.writeFile(uriOf(live), original);
+      assert.equal(sigstore.resultFor(uriOf(live)), undefined, 'no companion yet, no result');
+
+      await vscode.workspace.fs.writeFile(uriOf(`${live}.sigstore.json`), await vscode.workspace.fs.readFile(uriOf(source.companion)));
+      await until('verified after the companion appears', () => sigstore.resultFor(uriOf(live))?.state === 'verified');
+
+      await vscode.workspace.fs.writeFile(uriOf(live), bytes('changed after signing\n'));
+      await until('failed after the file changes', () => sigstore.resultFor(uriOf(live))?.state === 'failed');
+      assert.equal(sigstore.provideFileDecoration(uriOf(live))?.badge, BADGES.failed.badge);
+
+      await vscode.workspace.fs.writeFile(uriOf(live), original);
+      await until('verified again after the original returns', () => sigstore.resultFor(uriOf(live))?.state === 'verified');
+
+      await vscode.workspace.fs.writeFile(uriOf(`${live}.sigstore.json`), bytes('{ broken'));
+      await until('failed after the companion is damaged', () => sigstore.resultFor(uriOf(live))?.state === 'failed');
+
+      await vscode.workspace.fs.delete(uriOf(`${live}.sigstore.json`));
+      await until('no badge after the companion is deleted', () => sigstore.resultFor(uriOf(live)) === undefined);
+      assert.equal(sigstore.provideFileDecoration(uriOf(live)), undefined);
+    });
+  });
+});
