@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { TrustedRootError } from '../../../src/core/errors';
 import { parseTrustedRoot, publicGoodTrustedRoot } from '../../../src/core/trust/trustedRoot';
 
@@ -12,7 +13,7 @@ describe('trusted roots', () => {
   });
 
   it('drops a log key without a validity start and says so', () => {
-    const json = JSON.parse(JSON.stringify(require('@sigstore/protobuf-specs').TrustedRoot.toJSON(publicGoodTrustedRoot().root)));
+    const json = JSON.parse(JSON.stringify(TrustedRoot.toJSON(publicGoodTrustedRoot().root)));
     const before = json.tlogs.length;
     delete json.tlogs[0].publicKey.validFor.start;
     const root = parseTrustedRoot(Buffer.from(JSON.stringify(json)), 'edited');
