@@ -82,7 +82,7 @@ function renderEvidence(e: Evidence, n: number, total: number): string[] {
     lines.push('');
   }
   if (e.trustedRoot) {
-    lines.push('### Trusted root', '', `- ${text(e.trustedRoot.source)}`);
+    lines.push('### Trusted root', '', `- ${e.trustedRoot.source.startsWith('/') ? code(e.trustedRoot.source) : text(e.trustedRoot.source)}`);
     for (const ignored of e.trustedRoot.ignored) lines.push(`- Ignored: ${text(ignored)}`);
     lines.push('');
   }

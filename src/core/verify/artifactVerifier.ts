@@ -52,7 +52,7 @@ function notChecked(companion: Companion, check: 'read' | 'timestamps', message:
     kind: 'sigstore-bundle',
     companion: companion.path,
     state: 'unverifiable',
-    summary: `Cannot be checked: ${message}`,
+    summary: message,
     checks: [{ id: check, title: check === 'read' ? 'Companion file readable' : 'Trusted root available', outcome: 'failed', detail: message }],
     failure: { check, message, remedy },
     tlogEntries: [],

@@ -267,8 +267,7 @@ class BundleCheck {
   stop(id: CheckId, state: VerificationState, message: string, remedy: string = REMEDIES[id]): Evidence {
     this.checks.push({ id, title: titleOf(id, this.signer), outcome: 'failed', detail: message });
     const failure: Failure = { check: id, message, remedy };
-    const prefix = state === 'failed' ? 'Failed' : 'Cannot be checked';
-    return this.evidence(state, `${prefix}: ${message}`, failure);
+    return this.evidence(state, message, failure);
   }
 
   finish(): Evidence {

@@ -88,6 +88,7 @@ export interface Evidence {
   readonly kind: 'sigstore-bundle';
   readonly companion: string;
   readonly state: VerificationState;
+  /** One sentence, without the state: "Signed by …" or what went wrong. */
   readonly summary: string;
   readonly checks: readonly Check[];
   readonly failure?: Failure;
