@@ -1,0 +1,56 @@
+// Refreshes the README's screenshots from the real VS Code (code-server + Chromium):
+// the packaged extension on the demo workspace, a verified and a failed Verify report.
+//   npm run package && node scripts/screenshots.mjs
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT, installExtension, launchBrowser, startCodeServer } from './code-server.mjs';
+
+const OUT = path.join(REPO_ROOT, 'media', 'screenshots');
+const VSIX = path.join(REPO_ROOT, 'dist', 'sigstore-vscode.vsix');
+
+const tmp = await mkdtemp(path.join(os.tmpdir(), 'sigstore-shots-'));
+const workspace = path.join(tmp, 'demo');
+const gen = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/fixtures.ts', workspace], { cwd: REPO_ROOT, stdio: 'inherit' });
+if (gen.status !== 0) process.exit(1);
+await rm(path.join(workspace, '.expected-badges.json'));
+await rm(path.join(workspace, '.fixture-manifest.json'));
+
+const extensionsDir = path.join(tmp, 'extensions');
+const userDataDir = path.join(tmp, 'user-data');
+await installExtension(VSIX, { extensionsDir, userDataDir });
+const server = await startCodeServer({ workspace, extensionsDir, userDataDir });
+const browser = await launchBrowser();
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
+  const row = (name) => page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
+  await row('hello.txt').waitFor({ timeout: 60_000 });
+  await page.locator('.monaco-icon-label[class*="monaco-decoration-itemBadge"]').first().waitFor({ timeout: 30_000 });
+  await row('nested').click();
+
+  const verify = async (name) => {
+    await row(name).click();
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Sigstore: Verify');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Sigstore: Verify' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    // The Markdown preview renders in a webview iframe.
+    await page.locator('iframe.webview.ready').last().waitFor({ timeout: 30_000 });
+    const frame = page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+    await frame.locator('h1').waitFor({ timeout: 30_000 });
+  };
+  await mkdir(OUT, { recursive: true });
+  await verify('hello.txt');
+  await page.screenshot({ path: path.join(OUT, 'verified-report.png') });
+  await page.keyboard.press('Control+K');
+  await page.keyboard.press('W');
+  await verify('tampered.txt');
+  await page.screenshot({ path: path.join(OUT, 'failed-report.png') });
+  console.log(`screenshots written to ${path.relative(REPO_ROOT, OUT)}`);
+} finally {
+  await browser.close();
+  await server.stop();
+  await rm(tmp, { recursive: true, force: true });
+}
