@@ -65,6 +65,24 @@ describe('bundle verification (core)', function () {
     );
   });
 
+  it('reads the Fulcio extensions a CI identity carries (repository, ref, commit, workflow)', async () => {
+    const bundle = await signFile(inst, data, 'message', {
+      claims: { repository: 'octo/app', ref: 'refs/heads/main', sha: 'a'.repeat(40), workflow: 'release', event_name: 'push' },
+    });
+    const e = await verifyJSON(bundle);
+    assert.equal(e.state, 'verified', e.summary);
+    assert.equal(e.signer?.kind, 'certificate');
+    const extensions = e.signer?.kind === 'certificate' ? Object.fromEntries(e.signer.extensions.map((x) => [x.name, x.value])) : {};
+    assert.equal(extensions['GitHub Workflow Repository'], 'octo/app');
+    assert.equal(extensions['GitHub Workflow Ref'], 'refs/heads/main');
+    assert.equal(extensions['GitHub Workflow SHA'], 'a'.repeat(40));
+    assert.equal(extensions['GitHub Workflow Name'], 'release');
+    assert.equal(extensions['GitHub Workflow Trigger'], 'push');
+    // The v2 extensions are DER strings; decoding them must give the same text.
+    assert.equal(extensions['Source Repository Ref'], 'refs/heads/main');
+    assert.equal(extensions['Source Repository Digest'], 'a'.repeat(40));
+  });
+
   it('verifies a DSSE bundle only when a statement subject has the file digest', async () => {
     const good = await signFile(inst, data, 'dsse', { subjectName: 'a.txt' });
     assert.equal((await verifyJSON(good)).state, 'verified');
