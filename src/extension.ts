@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
+import { isRegularFile } from './core/artifacts/artifact';
 import { COMPANION_GLOBS } from './core/artifacts/companions';
 import type { VerificationResult } from './core/verify/result';
 import { VerificationCache } from './core/verify/verificationCache';
@@ -36,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
       const allowedRoots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
       return verifyArtifact(artifact, companions, { trustedRoot: await trustedRoot, allowedRoots, signal });
     },
-    exists: isFile,
+    exists: isRegularFile,
     onDidChange: (artifacts) => {
       decorations.refresh(artifacts);
       scheduleContextUpdate();
@@ -122,12 +122,4 @@ function watchTrustedRoot(services: ExtensionServices): vscode.Disposable | unde
   watcher.onDidCreate(reload);
   watcher.onDidDelete(reload);
   return watcher;
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }

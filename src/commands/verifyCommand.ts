@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
 import * as vscode from 'vscode';
+import { isRegularFile } from '../core/artifacts/artifact';
 import { candidateCompanions, companionOf } from '../core/artifacts/companions';
 import type { VerificationResult } from '../core/verify/result';
 import type { ExtensionServices } from '../services';
@@ -22,7 +22,7 @@ export async function verifyCommand(services: ExtensionServices, target?: vscode
   }
   // Verifying a companion means verifying the file it is about.
   const artifact = companionOf(uri.fsPath)?.artifact ?? uri.fsPath;
-  const present = await Promise.all(candidateCompanions(artifact).map(async (c) => ((await isFile(c.path)) ? c : undefined)));
+  const present = await Promise.all(candidateCompanions(artifact).map(async (c) => ((await isRegularFile(c.path)) ? c : undefined)));
   for (const companion of present) if (companion) services.cache.changed(companion.path);
   if (!present.some(Boolean)) {
     void vscode.window.showInformationMessage(
@@ -30,7 +30,7 @@ export async function verifyCommand(services: ExtensionServices, target?: vscode
     );
     return undefined;
   }
-  if (!(await isFile(artifact))) {
+  if (!(await isRegularFile(artifact))) {
     void vscode.window.showWarningMessage(`Sigstore: ${vscode.workspace.asRelativePath(artifact)}, the file this signature is about, does not exist.`);
     return undefined;
   }
@@ -43,12 +43,4 @@ export async function verifyCommand(services: ExtensionServices, target?: vscode
   const report = services.reports.publish(result);
   await vscode.commands.executeCommand('markdown.showPreview', report);
   return result;
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -61,6 +61,15 @@ export function digestArtifact(sha256Hex: string): Artifact {
   };
 }
 
+/** Whether a regular file exists at `path` (following links). */
+export async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export async function hashFile(path: string, algorithm: DigestAlgorithm, signal?: AbortSignal): Promise<Buffer> {
   const hash: Hash = createHash(algorithm);
   try {
