@@ -95,7 +95,13 @@ function renderEvidence(e: Evidence, n: number, total: number): string[] {
 function renderSigner(s: SignerInfo, claimedOnly: boolean): string[] {
   const lines = [`### Signer${claimedOnly ? ' (as claimed by the evidence, not verified)' : ''}`, ''];
   if (s.kind === 'key') {
-    lines.push(`- Public key${s.hint ? ` with hint ${code(s.hint)}` : ''}${s.description ? `: ${text(s.description)}` : ''}`, '');
+    lines.push(`- Public key${s.hint ? ` with hint ${code(s.hint)}` : ''}${s.source ? ` from ${code(s.source)}` : ''}${s.description ? `: ${text(s.description)}` : ''}`, '');
+    return lines;
+  }
+  if (s.kind === 'openpgp') {
+    lines.push(`- OpenPGP key ${code(s.fingerprint)}${s.source ? ` from ${code(s.source)}` : ''}`);
+    for (const uid of s.userIds) lines.push(`- User ID: ${text(uid)}`);
+    lines.push('');
     return lines;
   }
   lines.push(`- Identity: ${code(s.identity)}`);

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { ArtifactReadError } from '../errors';
 
-export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512' | 'sha1' | 'md5';
 
 /**
  * The thing a signature is checked against: a file we can hash (streaming, so size does

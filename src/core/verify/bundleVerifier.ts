@@ -17,7 +17,9 @@ import { trustMaterialOf, type LoadedTrustedRoot } from '../trust/trustedRoot';
 import { certificateSigner, distinguishedName } from './certificate';
 import { DsseEnvelopeSignature } from './dsseSignature';
 import { DigestMessageSignature, verifiesFromDigest } from './messageSignature';
-import type { BundleDetails, Check, CheckId, Evidence, Failure, SignerInfo, TimestampInfo, TlogEntryInfo, VerificationState } from './result';
+import { EvidenceBuilder } from './evidenceBuilder';
+import type { BundleDetails, CheckId, Evidence, EvidenceKind, SignerInfo, TimestampInfo, TlogEntryInfo } from './result';
+import type { NamedPublicKey } from './trustInputs';
 
 /** Signatures that cannot be checked from a digest (RSA, Ed25519) load the file whole, up to this size. */
 const MAX_WHOLE_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -45,27 +47,18 @@ export interface BundleExpectation {
 export interface BundleVerificationOptions {
   readonly trustedRoot: LoadedTrustedRoot;
   readonly expect?: BundleExpectation;
+  /** Keys a key-signed bundle may verify with (from the trust policy); the first that works is the signer. */
+  readonly keys?: readonly NamedPublicKey[];
+  /** How the evidence is labelled: converted legacy bundles and attestation lines reuse this verifier. */
+  readonly kind?: EvidenceKind;
+  readonly line?: number;
 }
-
-const CHECK_TITLES: Record<CheckId, string> = {
-  read: 'Companion file readable',
-  parse: 'Companion is JSON',
-  'media-type': 'Bundle media type supported',
-  schema: 'Bundle structure valid',
-  'artifact-binding': 'Bundle refers to this file',
-  timestamps: 'Trusted signing time (log entry or timestamp authority)',
-  certificate: 'Certificate chains to a trusted Fulcio CA and has an SCT',
-  'signing-key': 'Signing key accepted',
-  'transparency-log': 'Transparency log entry (inclusion and content)',
-  signature: 'Signature matches the file',
-  identity: 'Signer identity matches what was expected',
-};
 
 // The order in which @sigstore/verify's Verifier runs its stages, so a failure at one
 // stage tells us which ones passed before it.
 const VERIFIER_STAGES: readonly CheckId[] = ['timestamps', 'certificate', 'transparency-log', 'signature'];
 
-const REMEDIES: Record<CheckId, string> = {
+const REMEDIES: Partial<Record<CheckId, string>> & Record<'read' | 'parse' | 'schema', string> = {
   read: 'Check that the companion file exists and is readable.',
   parse: 'The companion is damaged or is not a Sigstore bundle. Download it again from where you got the file.',
   'media-type': 'This bundle uses a format version this extension does not know. Update the extension, or verify it with a current cosign.',
@@ -91,33 +84,46 @@ export async function verifyBundleFile(companionPath: string, artifact: Artifact
     bytes = await readLimited(companionPath, MAX_COMPANION_BYTES);
   } catch (e) {
     const missing = e instanceof SigstoreError && e.code === 'NOT_FOUND';
-    return new BundleCheck(companionPath).stop('read', missing ? 'unverifiable' : 'failed', errorMessage(e), remedyOf(e) ?? REMEDIES.read);
+    return fail(builderOf(companionPath, options), 'read', missing ? 'unverifiable' : 'failed', errorMessage(e), remedyOf(e) ?? REMEDIES.read);
   }
   return verifyBundleBytes(companionPath, bytes, artifact, options);
 }
 
 export async function verifyBundleBytes(companionPath: string, bytes: Buffer, artifact: Artifact, options: BundleVerificationOptions): Promise<Evidence> {
-  const run = new BundleCheck(companionPath);
+  const run = builderOf(companionPath, options);
   run.pass('read', `${bytes.length} bytes`);
 
-  if (bytes.length === 0) return run.stop('parse', 'failed', 'The companion file is empty.');
+  if (bytes.length === 0) return fail(run, 'parse', 'failed', 'The companion file is empty.');
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
-    return run.stop('parse', 'failed', `The companion is not valid JSON: ${errorMessage(e)}.`);
+    return fail(run, 'parse', 'failed', `The companion is not valid JSON: ${errorMessage(e)}.`);
   }
+  return verifyBundleJSON(run, json, artifact, options);
+}
+
+/** Verifies an already parsed bundle object (a converted legacy bundle, one line of a JSON-lines file). */
+export async function verifyBundleObject(companionPath: string, json: unknown, artifact: Artifact, options: BundleVerificationOptions): Promise<Evidence> {
+  return verifyBundleJSON(builderOf(companionPath, options), json, artifact, options);
+}
+
+async function verifyBundleJSON(run: EvidenceBuilder, json: unknown, artifact: Artifact, options: BundleVerificationOptions): Promise<Evidence> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return run.stop('parse', 'failed', 'The companion is JSON but not a bundle object.');
+    return fail(run, 'parse', 'failed', 'The companion is JSON but not a bundle object.');
+  }
+  const keys = options.keys ?? [];
+  if (keys.length > 0 && !options.expect?.publicKey && isKeySigned(json)) {
+    return verifyWithPolicyKeys(run, json, artifact, options, keys);
   }
   run.pass('parse');
 
   const mediaType = (json as { mediaType?: unknown }).mediaType;
   if (typeof mediaType !== 'string') {
-    return run.stop('media-type', 'failed', 'The companion has no "mediaType": it is not a Sigstore bundle.', REMEDIES.parse);
+    return fail(run, 'media-type', 'failed', 'The companion has no "mediaType": it is not a Sigstore bundle.', REMEDIES.parse);
   }
   if (!KNOWN_BUNDLE_MEDIA_TYPES.includes(mediaType)) {
-    return run.stop('media-type', 'unverifiable', `Unknown bundle media type ${JSON.stringify(mediaType)}.`);
+    return fail(run, 'media-type', 'unverifiable', `Unknown bundle media type ${JSON.stringify(mediaType)}.`);
   }
   run.pass('media-type', mediaType);
 
@@ -125,7 +131,7 @@ export async function verifyBundleBytes(companionPath: string, bytes: Buffer, ar
   try {
     bundle = bundleFromJSON(json);
   } catch (e) {
-    return run.stop('schema', 'failed', `The bundle is not valid: ${errorMessage(e)}.`);
+    return fail(run, 'schema', 'failed', `The bundle is not valid: ${errorMessage(e)}.`);
   }
   run.pass('schema');
 
@@ -133,11 +139,11 @@ export async function verifyBundleBytes(companionPath: string, bytes: Buffer, ar
     return await verifyParsed(run, bundle, mediaType, artifact, options);
   } catch (e) {
     // A malformed certificate or timestamp deep inside the bundle: bad evidence, not a crash.
-    return run.stop(run.current ?? 'schema', 'failed', `The bundle could not be checked: ${errorMessage(e)}.`);
+    return fail(run, run.current ?? 'schema', 'failed', `The bundle could not be checked: ${errorMessage(e)}.`);
   }
 }
 
-async function verifyParsed(run: BundleCheck, bundle: Bundle, mediaType: string, artifact: Artifact, options: BundleVerificationOptions): Promise<Evidence> {
+async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: string, artifact: Artifact, options: BundleVerificationOptions): Promise<Evidence> {
   run.current = 'schema';
   run.details = describeBundle(bundle, mediaType);
   run.tlogEntries = bundle.verificationMaterial.tlogEntries.map(describeTlogEntry);
@@ -149,7 +155,7 @@ async function verifyParsed(run: BundleCheck, bundle: Bundle, mediaType: string,
     signer = { kind: 'key', hint: material.publicKey.hint };
   } else {
     const raw = material.$case === 'certificate' ? material.certificate.rawBytes : material.x509CertificateChain.certificates[0]?.rawBytes;
-    if (!raw) return run.stop('schema', 'failed', 'The bundle has no signing certificate.');
+    if (!raw) return fail(run, 'schema', 'failed', 'The bundle has no signing certificate.');
     signer = certificateSigner(X509Certificate.parse(Buffer.from(raw)));
   }
   run.signer = signer;
@@ -157,7 +163,7 @@ async function verifyParsed(run: BundleCheck, bundle: Bundle, mediaType: string,
   // Key material must be what the caller asked for.
   const expectedKey = options.expect?.publicKey;
   if (signer.kind === 'key' && !expectedKey) {
-    return run.stop(
+    return fail(run, 
       'signing-key',
       'unverifiable',
       `The bundle is signed with a public key${signer.hint ? ` (hint ${signer.hint})` : ''}, and no key is configured to check it.`,
@@ -165,10 +171,10 @@ async function verifyParsed(run: BundleCheck, bundle: Bundle, mediaType: string,
     );
   }
   if (signer.kind === 'certificate' && expectedKey) {
-    return run.stop('signing-key', 'failed', 'A public key was expected, but the bundle carries a certificate.', REMEDIES['signing-key']);
+    return fail(run, 'signing-key', 'failed', 'A public key was expected, but the bundle carries a certificate.', REMEDIES['signing-key']);
   }
   if (signer.kind === 'key' && options.expect?.identity) {
-    return run.stop('identity', 'failed', 'A certificate identity was expected, but the bundle is signed with a bare public key.', REMEDIES.identity);
+    return fail(run, 'identity', 'failed', 'A certificate identity was expected, but the bundle is signed with a bare public key.', REMEDIES.identity);
   }
 
   // Bind the bundle to this artifact: the part @sigstore/verify leaves to the caller.
@@ -176,34 +182,34 @@ async function verifyParsed(run: BundleCheck, bundle: Bundle, mediaType: string,
   if (bundle.content.$case === 'messageSignature') {
     const { messageDigest, signature } = bundle.content.messageSignature;
     const algorithm = digestAlgorithmOf(messageDigest?.algorithm);
-    if (!algorithm) return run.stop('schema', 'failed', `Unsupported message digest algorithm ${messageDigest?.algorithm}.`);
+    if (!algorithm) return fail(run, 'schema', 'failed', `Unsupported message digest algorithm ${messageDigest?.algorithm}.`);
     const digest = await artifact.digest(algorithm);
     if (!digest) {
-      return run.stop('artifact-binding', 'unverifiable', `The bundle signs a ${algorithm} digest, and only a sha256 digest of the artifact is known.`, 'Verify the file itself rather than its digest.');
+      return fail(run, 'artifact-binding', 'unverifiable', `The bundle signs a ${algorithm} digest, and only a sha256 digest of the artifact is known.`, 'Verify the file itself rather than its digest.');
     }
     if (messageDigest && !Buffer.from(messageDigest.digest).equals(digest)) {
-      return run.stop('artifact-binding', 'failed', `The file's ${algorithm} is ${digest.toString('hex')}, but the bundle was made for ${Buffer.from(messageDigest.digest).toString('hex')}.`);
+      return fail(run, 'artifact-binding', 'failed', `The file's ${algorithm} is ${digest.toString('hex')}, but the bundle was made for ${Buffer.from(messageDigest.digest).toString('hex')}.`);
     }
     run.pass('artifact-binding', `${algorithm} ${digest.toString('hex')}`);
     const base = toSignedEntity(bundle);
     const key = signingKeyOf(base, expectedKey);
     const bytes = await artifact.bytes(key && !verifiesFromDigest(key) ? MAX_WHOLE_ARTIFACT_BYTES : SMALL_FILE_BYTES);
     if (key && !verifiesFromDigest(key) && !bytes) {
-      return run.stop('signature', 'unverifiable', `A ${key.asymmetricKeyType} signature can only be checked over the whole file, which is not available.`, 'Verify the file itself rather than its digest.');
+      return fail(run, 'signature', 'unverifiable', `A ${key.asymmetricKeyType} signature can only be checked over the whole file, which is not available.`, 'Verify the file itself rather than its digest.');
     }
     entity = { ...base, signature: new DigestMessageSignature(Buffer.from(signature), digest, algorithm, bytes) };
   } else {
     const envelope = bundle.content.dsseEnvelope;
     if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-      return run.stop('artifact-binding', 'failed', `The envelope's payload type is ${JSON.stringify(envelope.payloadType)}, not an in-toto statement, so it names no file.`);
+      return fail(run, 'artifact-binding', 'failed', `The envelope's payload type is ${JSON.stringify(envelope.payloadType)}, not an in-toto statement, so it names no file.`);
     }
     const sha256 = await artifact.digest('sha256');
     const subjects = run.details?.subjects ?? [];
-    if (!sha256) return run.stop('artifact-binding', 'unverifiable', 'The sha256 digest of the artifact is not known.');
+    if (!sha256) return fail(run, 'artifact-binding', 'unverifiable', 'The sha256 digest of the artifact is not known.');
     const hex = sha256.toString('hex');
     if (!subjects.some((s) => s.sha256 === hex)) {
       const named = subjects.map((s) => `${s.name || '(unnamed)'} sha256:${s.sha256 ?? '(none)'}`).join('; ') || 'no subjects';
-      return run.stop('artifact-binding', 'failed', `No subject of the in-toto statement has this file's sha256 ${hex} (statement names: ${named}).`);
+      return fail(run, 'artifact-binding', 'failed', `No subject of the in-toto statement has this file's sha256 ${hex} (statement names: ${named}).`);
     }
     run.pass('artifact-binding', `subject sha256 ${hex}`);
     const entries = bundle.verificationMaterial.tlogEntries;
@@ -216,19 +222,23 @@ async function verifyParsed(run: BundleCheck, bundle: Bundle, mediaType: string,
     options.trustedRoot,
     expectedKey ? () => ({ publicKey: expectedKey, validFor: () => true }) : undefined,
   );
+  // A key-signed bundle needs no log entry or timestamp (cosign --tlog-upload=false writes
+  // such bundles); entries that are present are still checked. The report says it is weaker.
+  const keyOnly = signer.kind === 'key' && bundle.verificationMaterial.tlogEntries.length === 0 && entity.timestamps.length === 0;
+  if (keyOnly) run.notes.push('No transparency-log entry or timestamp: nothing proves when this was signed, or that the signature was published.');
   try {
-    new Verifier(trust).verify(entity);
+    new Verifier(trust, keyOnly ? { tlogThreshold: 0, timestampThreshold: 0 } : {}).verify(entity);
   } catch (e) {
     const check = stageOf((e as { code?: string }).code, signer);
-    run.passStagesBefore(check, signer);
-    return run.stop(check, 'failed', errorMessage(e));
+    passStagesBefore(run, check, signer);
+    return fail(run, check, 'failed', errorMessage(e));
   }
-  run.passStagesBefore(undefined, signer);
+  passStagesBefore(run, undefined, signer);
 
   const identity = options.expect?.identity;
   if (identity && signer.kind === 'certificate') {
     if (signer.identity !== identity.subject || signer.issuer !== identity.issuer) {
-      return run.stop(
+      return fail(run, 
         'identity',
         'failed',
         `Signed by ${signer.identity} (issuer ${signer.issuer ?? 'none'}), but ${identity.subject} (issuer ${identity.issuer}) was expected.`,
@@ -239,67 +249,56 @@ async function verifyParsed(run: BundleCheck, bundle: Bundle, mediaType: string,
   return run.finish();
 }
 
-/** Collects the checks of one bundle and turns them into evidence. */
-class BundleCheck {
-  private readonly checks: Check[] = [];
-  current?: CheckId;
-  details?: BundleDetails;
-  signer?: SignerInfo;
-  tlogEntries: TlogEntryInfo[] = [];
-  timestamps: TimestampInfo[] = [];
-  trustedRoot?: { source: string; ignored: readonly string[] };
-
-  constructor(private readonly companion: string) {}
-
-  pass(id: CheckId, detail?: string): void {
-    this.checks.push({ id, title: titleOf(id, this.signer), outcome: 'passed', detail });
-    this.current = id;
-  }
-
-  passStagesBefore(failed: CheckId | undefined, signer: SignerInfo): void {
-    for (const stage of VERIFIER_STAGES) {
-      if (stage === failed) return;
-      const id = stage === 'certificate' && signer.kind === 'key' ? 'signing-key' : stage;
-      this.checks.push({ id, title: titleOf(id, signer), outcome: 'passed' });
-    }
-  }
-
-  stop(id: CheckId, state: VerificationState, message: string, remedy: string = REMEDIES[id]): Evidence {
-    this.checks.push({ id, title: titleOf(id, this.signer), outcome: 'failed', detail: message });
-    const failure: Failure = { check: id, message, remedy };
-    return this.evidence(state, message, failure);
-  }
-
-  finish(): Evidence {
-    const signer = this.signer;
-    const who = signer?.kind === 'certificate' ? `${signer.identity}${signer.issuer ? ` (${signer.issuer})` : ''}` : 'a trusted public key';
-    return this.evidence('verified', `Signed by ${who}`);
-  }
-
-  private evidence(state: VerificationState, summary: string, failure?: Failure): Evidence {
-    const notes: string[] = [];
-    if (this.signer?.kind === 'key') notes.push('Signed with a public key: no certificate identity; trust rests on the key alone.');
-    if (this.trustedRoot?.ignored.length) notes.push(...this.trustedRoot.ignored.map((i) => `Ignored in the trusted root: ${i}`));
-    return {
-      kind: 'sigstore-bundle',
-      companion: this.companion,
-      state,
-      summary,
-      checks: [...this.checks],
-      failure,
-      bundle: this.details,
-      signer: this.signer,
-      tlogEntries: this.tlogEntries,
-      timestamps: this.timestamps,
-      trustedRoot: this.trustedRoot,
-      notes,
-    };
-  }
+function isKeySigned(json: object): boolean {
+  const material = (json as { verificationMaterial?: { publicKey?: unknown } }).verificationMaterial;
+  return typeof material === 'object' && material !== null && material.publicKey !== undefined;
 }
 
-function titleOf(id: CheckId, signer?: SignerInfo): string {
-  if (id === 'signing-key' && signer?.kind === 'key') return 'Public key accepted';
-  return CHECK_TITLES[id];
+/** A key-signed bundle verifies if one of the policy's keys verifies it; that key is the signer. */
+async function verifyWithPolicyKeys(
+  run: EvidenceBuilder,
+  json: object,
+  artifact: Artifact,
+  options: BundleVerificationOptions,
+  keys: readonly NamedPublicKey[],
+): Promise<Evidence> {
+  let last: Evidence | undefined;
+  for (const { key, source } of keys) {
+    const attempt = builderOf(run.companion, options);
+    const evidence = await verifyBundleJSON(attempt, json, artifact, { ...options, keys: undefined, expect: { ...options.expect, publicKey: key } });
+    if (evidence.state === 'verified') {
+      const signer = evidence.signer?.kind === 'key' ? { ...evidence.signer, source } : evidence.signer;
+      return { ...evidence, signer, summary: `Signed with the key in ${source}` };
+    }
+    // A key that fails at the signature is merely the wrong key; any other failure is about the bundle.
+    if (evidence.failure?.check !== 'signature' && evidence.failure?.check !== 'signing-key') return evidence;
+    last = evidence;
+  }
+  const names = keys.map((k) => k.source).join(', ');
+  return {
+    ...last!,
+    summary: `None of the trusted keys verifies this signature (${names}).`,
+    failure: {
+      check: 'signature',
+      message: `None of the trusted keys verifies this signature (${names}).`,
+      remedy: 'The file was changed after signing, or signed with another key. Get the original file, or the signer\'s current public key.',
+    },
+  };
+}
+
+function builderOf(companion: string, options: BundleVerificationOptions): EvidenceBuilder {
+  return new EvidenceBuilder(options.kind ?? 'sigstore-bundle', companion, options.line);
+}
+
+function fail(run: EvidenceBuilder, id: CheckId, state: 'failed' | 'unverifiable', message: string, remedy = REMEDIES[id] ?? REMEDIES.schema): Evidence {
+  return run.stop(id, state, message, remedy);
+}
+
+function passStagesBefore(run: EvidenceBuilder, failed: CheckId | undefined, signer: SignerInfo): void {
+  for (const stage of VERIFIER_STAGES) {
+    if (stage === failed) return;
+    run.pass(stage === 'certificate' && signer.kind === 'key' ? 'signing-key' : stage);
+  }
 }
 
 function stageOf(code: string | undefined, signer: SignerInfo): CheckId {

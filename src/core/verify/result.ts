@@ -6,19 +6,33 @@
 /** Stable ids, used in badges, tooltips, reports and command-line output. */
 export type VerificationState = 'verified' | 'untrusted' | 'integrity' | 'failed' | 'unverifiable';
 
-/** The checks a bundle goes through, in order. */
+/** The checks evidence goes through; each kind uses the ones that apply, in order. */
 export type CheckId =
   | 'read'
   | 'parse'
   | 'media-type'
   | 'schema'
+  | 'conversion'
   | 'artifact-binding'
+  | 'checksum'
+  | 'rekor-lookup'
   | 'timestamps'
   | 'certificate'
   | 'signing-key'
   | 'transparency-log'
   | 'signature'
-  | 'identity';
+  | 'openpgp'
+  | 'identity'
+  | 'policy';
+
+/** What a companion is. */
+export type EvidenceKind =
+  | 'sigstore-bundle'
+  | 'cosign-signature'
+  | 'cosign-legacy-bundle'
+  | 'intoto-attestation'
+  | 'checksum'
+  | 'openpgp-signature';
 
 export interface Check {
   readonly id: CheckId;
@@ -45,7 +59,21 @@ export type SignerInfo =
       readonly certificateIssuer: string;
       readonly serialNumber: string;
     }
-  | { readonly kind: 'key'; readonly hint: string; readonly description?: string };
+  | {
+      readonly kind: 'key';
+      readonly hint: string;
+      /** Where the key that verified came from (a policy's key file), when known. */
+      readonly source?: string;
+      readonly description?: string;
+    }
+  | {
+      readonly kind: 'openpgp';
+      /** Fingerprint of the (sub)key that made the signature, upper-case hex. */
+      readonly fingerprint: string;
+      readonly userIds: readonly string[];
+      /** Where the key came from (an armored key file or KEYS file). */
+      readonly source?: string;
+    };
 
 export interface TlogEntryInfo {
   readonly logId: string;
@@ -83,10 +111,12 @@ export interface Failure {
   readonly remedy: string;
 }
 
-/** One piece of evidence (one companion) and what it proves about the artifact. */
+/** One piece of evidence (one companion, or one line of one) and what it proves about the artifact. */
 export interface Evidence {
-  readonly kind: 'sigstore-bundle';
+  readonly kind: EvidenceKind;
   readonly companion: string;
+  /** For companions holding several pieces (JSON lines), the 1-based line. */
+  readonly line?: number;
   readonly state: VerificationState;
   /** One sentence, without the state: "Signed by …" or what went wrong. */
   readonly summary: string;
@@ -98,6 +128,8 @@ export interface Evidence {
   readonly tlogEntries: readonly TlogEntryInfo[];
   readonly timestamps: readonly TimestampInfo[];
   readonly trustedRoot?: { readonly source: string; readonly ignored: readonly string[] };
+  /** The trust-policy rule that decided the state, when one matched. */
+  readonly rule?: string;
   readonly notes: readonly string[];
 }
 
@@ -125,6 +157,7 @@ export function resultOf(artifact: string, evidence: readonly Evidence[], checke
 
 export function signerLabel(signer: SignerInfo | undefined): string {
   if (!signer) return 'unknown signer';
-  if (signer.kind === 'key') return signer.description ?? `public key ${signer.hint || '(no hint)'}`;
-  return signer.issuer ? `${signer.identity} (issuer ${signer.issuer})` : signer.identity;
+  if (signer.kind === 'key') return signer.description ?? (signer.source ? `the key in ${signer.source}` : `public key ${signer.hint || '(no hint)'}`);
+  if (signer.kind === 'openpgp') return `OpenPGP key ${signer.fingerprint}${signer.userIds[0] ? ` (${signer.userIds[0]})` : ''}`;
+  return signer.issuer ? `${signer.identity} (${signer.issuer})` : signer.identity;
 }

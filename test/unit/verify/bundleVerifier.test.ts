@@ -179,7 +179,7 @@ describe('bundle verification (core)', function () {
     });
   });
 
-  it('a key-signed bundle without a configured key cannot be checked; with the key it verifies', async () => {
+  it('a key-signed bundle: cannot be checked without a key, verified with a policy key even unlogged', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const signature = sign('sha256', data, privateKey);
     const bundle = {
@@ -190,10 +190,24 @@ describe('bundle verification (core)', function () {
     const e = await verifyJSON(bundle);
     assert.equal(e.state, 'unverifiable');
     assert.equal(e.failure?.check, 'signing-key');
-    // With the key but no log entry or timestamp, the default thresholds still refuse it.
-    const withKey = await verifyBundleBytes('x', Buffer.from(JSON.stringify(bundle)), digestArtifact(sha256Hex(data)), { trustedRoot: root, expect: { publicKey } });
-    assert.equal(withKey.state, 'failed');
-    assert.equal(withKey.failure?.check, 'timestamps');
+    // With the key it verifies, and the report says that nothing was logged.
+    const withKey = await verifyBundleBytes('x', Buffer.from(JSON.stringify(bundle)), digestArtifact(sha256Hex(data)), {
+      trustedRoot: root,
+      keys: [{ source: 'keys/other.pub', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey }, { source: 'keys/release.pub', key: publicKey }],
+    });
+    assert.equal(withKey.state, 'verified', withKey.summary);
+    assert.equal(withKey.signer?.kind === 'key' && withKey.signer.source, 'keys/release.pub');
+    assert.ok(withKey.notes.some((n) => /No transparency-log entry/.test(n)));
+    // Only with the wrong keys it fails, naming them.
+    const wrong = await verifyBundleBytes('x', Buffer.from(JSON.stringify(bundle)), digestArtifact(sha256Hex(data)), {
+      trustedRoot: root,
+      keys: [{ source: 'keys/other.pub', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey }],
+    });
+    assert.equal(wrong.state, 'failed');
+    assert.match(wrong.summary, /keys\/other\.pub/);
+    // A changed file never verifies, key or not.
+    const tampered = await verifyBundleBytes('x', Buffer.from(JSON.stringify(bundle)), digestArtifact(sha256Hex(Buffer.from('x'))), { trustedRoot: root, expect: { publicKey } });
+    assert.equal(tampered.state, 'failed');
   });
 
   it('a link leading outside the workspace is not followed', async () => {
