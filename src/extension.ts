@@ -63,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
       const loaded = await trustedRoot;
       if ('error' in loaded) log.warn(`Trusted root unusable: ${loaded.error}`);
       else log.info(`Trusted root: ${loaded.source}${loaded.ignored.length ? ` (ignored: ${loaded.ignored.join('; ')})` : ''}`);
-      cache.refreshAll();
+      cache.trustChanged();
     },
     async scan() {
       const found = await Promise.all(COMPANION_GLOBS.map((glob) => vscode.workspace.findFiles(glob)));

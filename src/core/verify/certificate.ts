@@ -2,30 +2,31 @@ import { ASN1Obj, type X509Certificate } from '@sigstore/core';
 import type { CertificateExtension, SignerInfo } from './result';
 
 // Fulcio's OIDs under 1.3.6.1.4.1.57264.1: https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md
-const FULCIO_PREFIX = '1.3.6.1.4.1.57264.1.';
-const FULCIO_EXTENSIONS: Record<number, string> = {
-  1: 'Issuer (v1)',
-  2: 'GitHub Workflow Trigger',
-  3: 'GitHub Workflow SHA',
-  4: 'GitHub Workflow Name',
-  5: 'GitHub Workflow Repository',
-  6: 'GitHub Workflow Ref',
-  8: 'Issuer',
-  9: 'Build Signer URI',
-  10: 'Build Signer Digest',
-  11: 'Runner Environment',
-  12: 'Source Repository URI',
-  13: 'Source Repository Digest',
-  14: 'Source Repository Ref',
-  15: 'Source Repository Identifier',
-  16: 'Source Repository Owner URI',
-  17: 'Source Repository Owner Identifier',
-  18: 'Build Config URI',
-  19: 'Build Config Digest',
-  20: 'Build Trigger',
-  21: 'Run Invocation URI',
-  22: 'Source Repository Visibility At Signing',
+/** Fulcio extension arcs: display name and the key a trust policy uses for it. */
+export const FULCIO_EXTENSIONS: Readonly<Record<number, { readonly name: string; readonly key: string }>> = {
+  1: { name: 'Issuer (v1)', key: 'issuerV1' },
+  2: { name: 'GitHub Workflow Trigger', key: 'githubWorkflowTrigger' },
+  3: { name: 'GitHub Workflow SHA', key: 'githubWorkflowSHA' },
+  4: { name: 'GitHub Workflow Name', key: 'githubWorkflowName' },
+  5: { name: 'GitHub Workflow Repository', key: 'githubWorkflowRepository' },
+  6: { name: 'GitHub Workflow Ref', key: 'githubWorkflowRef' },
+  8: { name: 'Issuer', key: 'issuer' },
+  9: { name: 'Build Signer URI', key: 'buildSignerURI' },
+  10: { name: 'Build Signer Digest', key: 'buildSignerDigest' },
+  11: { name: 'Runner Environment', key: 'runnerEnvironment' },
+  12: { name: 'Source Repository URI', key: 'sourceRepositoryURI' },
+  13: { name: 'Source Repository Digest', key: 'sourceRepositoryDigest' },
+  14: { name: 'Source Repository Ref', key: 'sourceRepositoryRef' },
+  15: { name: 'Source Repository Identifier', key: 'sourceRepositoryIdentifier' },
+  16: { name: 'Source Repository Owner URI', key: 'sourceRepositoryOwnerURI' },
+  17: { name: 'Source Repository Owner Identifier', key: 'sourceRepositoryOwnerIdentifier' },
+  18: { name: 'Build Config URI', key: 'buildConfigURI' },
+  19: { name: 'Build Config Digest', key: 'buildConfigDigest' },
+  20: { name: 'Build Trigger', key: 'buildTrigger' },
+  21: { name: 'Run Invocation URI', key: 'runInvocationURI' },
+  22: { name: 'Source Repository Visibility At Signing', key: 'sourceRepositoryVisibilityAtSigning' },
 };
+export const FULCIO_OID_PREFIX = '1.3.6.1.4.1.57264.1.';
 // Arcs 1–6 hold the raw string; later ones a DER UTF8String.
 const RAW_STRING_ARCS = new Set([1, 2, 3, 4, 5, 6]);
 
@@ -34,15 +35,15 @@ export function certificateSigner(cert: X509Certificate): SignerInfo {
   const extensions: CertificateExtension[] = [];
   for (const ext of cert.extensions) {
     const oid = ext.subs[0]?.toOID();
-    if (!oid?.startsWith(FULCIO_PREFIX)) continue;
-    const arc = Number(oid.slice(FULCIO_PREFIX.length));
-    const name = FULCIO_EXTENSIONS[arc];
+    if (!oid?.startsWith(FULCIO_OID_PREFIX)) continue;
+    const arc = Number(oid.slice(FULCIO_OID_PREFIX.length));
+    const name = FULCIO_EXTENSIONS[arc]?.name;
     if (!name) continue;
     const raw = ext.subs[ext.subs.length - 1]?.value ?? Buffer.alloc(0);
     extensions.push({ oid, name, value: decodeExtension(raw, RAW_STRING_ARCS.has(arc)) });
   }
   const issuer =
-    extensions.find((e) => e.oid === `${FULCIO_PREFIX}8`)?.value ?? extensions.find((e) => e.oid === `${FULCIO_PREFIX}1`)?.value;
+    extensions.find((e) => e.oid === `${FULCIO_OID_PREFIX}8`)?.value ?? extensions.find((e) => e.oid === `${FULCIO_OID_PREFIX}1`)?.value;
   return {
     kind: 'certificate',
     identity: identityOf(cert),

@@ -1,4 +1,4 @@
-import { companionOf, type Companion } from '../artifacts/companions';
+import { classify, type Companion } from '../artifacts/companions';
 import type { VerificationResult } from './result';
 
 export interface VerificationCacheOptions {
@@ -6,6 +6,13 @@ export interface VerificationCacheOptions {
   verify(artifact: string, companions: readonly Companion[], signal: AbortSignal): Promise<VerificationResult>;
   /** Whether a regular file exists at `path` (a companion alone, without its file, gets no result). */
   exists(path: string): Promise<boolean>;
+  /** The files a content-defined companion (checksum list, attestations) is about. */
+  targetsOf?(companion: Companion): Promise<readonly string[]>;
+  /**
+   * A cheap identity of the files' current contents (e.g. inode, size, mtime of each);
+   * an unchanged fingerprint under the same trust generation reuses the result.
+   */
+  fingerprint?(paths: readonly string[]): Promise<string>;
   /** Called with the artifacts whose result changed or disappeared. */
   onDidChange(artifacts: readonly string[]): void;
   /** Called when a verification throws (a bug, not bad input). */
@@ -14,34 +21,46 @@ export interface VerificationCacheOptions {
   concurrency?: number;
 }
 
+interface Entry {
+  readonly result: VerificationResult;
+  readonly fingerprint?: string;
+  readonly generation: number;
+}
+
 /**
  * Results for every artifact in a workspace that has companions, kept current as files
- * change. Work is queued and bounded; a result that was computed from contents that have
- * changed since is thrown away and recomputed.
+ * change. Work is queued and bounded; a result computed from contents that changed since
+ * is thrown away and recomputed; unchanged files are not verified twice.
  */
 export class VerificationCache {
-  private readonly results = new Map<string, VerificationResult>();
+  private readonly entries = new Map<string, Entry>();
   /** Artifact path → its known companions, by companion path. */
   private readonly companions = new Map<string, Map<string, Companion>>();
+  /** Content-defined companion → the artifacts it currently names. */
+  private readonly targets = new Map<string, Set<string>>();
   private readonly queue = new Set<string>();
   private readonly running = new Map<string, AbortController>();
   private readonly dirty = new Set<string>();
+  private intake: Promise<void> = Promise.resolve();
+  private pendingIntake = 0;
   private idleWaiters: Array<() => void> = [];
+  private generation = 0;
   private disposed = false;
 
   constructor(private readonly options: VerificationCacheOptions) {}
 
   get(artifact: string): VerificationResult | undefined {
-    return this.results.get(artifact);
+    return this.entries.get(artifact)?.result;
   }
 
   /** Paths of artifacts with companions, and of the companions themselves. */
   verifiablePaths(): string[] {
-    const paths: string[] = [];
+    const paths = new Set<string>();
     for (const [artifact, companions] of this.companions) {
-      paths.push(artifact, ...companions.keys());
+      paths.add(artifact);
+      for (const c of companions.keys()) paths.add(c);
     }
-    return paths;
+    return [...paths];
   }
 
   companionsOf(artifact: string): Companion[] {
@@ -50,54 +69,66 @@ export class VerificationCache {
 
   /** A file was found, created or changed. */
   changed(path: string): void {
-    const found = companionOf(path);
-    if (found) {
-      let known = this.companions.get(found.artifact);
-      if (!known) this.companions.set(found.artifact, (known = new Map()));
-      known.set(path, found.companion);
-      this.schedule(found.artifact);
-    } else if (this.companions.has(path)) {
-      this.schedule(path);
+    const match = classify(path);
+    if (match?.by === 'name') {
+      this.link(match.artifact, match.companion);
+      this.schedule(match.artifact);
+    } else if (match?.by === 'content') {
+      this.enqueueIntake(() => this.retarget(match.companion));
     }
+    // A file can be a companion (SHA256SUMS) and an artifact (of SHA256SUMS.asc) at once.
+    if (this.companions.has(path)) this.schedule(path);
   }
 
   /** A file or folder was deleted. */
   deleted(path: string): void {
     const touched = new Set<string>();
     const prefix = path.endsWith('/') ? path : `${path}/`;
+    const gone = (p: string) => p === path || p.startsWith(prefix);
+    for (const companion of [...this.targets.keys()]) {
+      if (gone(companion)) this.targets.delete(companion);
+    }
     for (const [artifact, known] of this.companions) {
       for (const companion of known.keys()) {
-        if (companion === path || companion.startsWith(prefix)) {
+        if (gone(companion)) {
           known.delete(companion);
           touched.add(artifact);
         }
       }
-      if (artifact === path || artifact.startsWith(prefix)) touched.add(artifact);
+      if (gone(artifact)) touched.add(artifact);
     }
-    const gone: string[] = [];
+    const removed: string[] = [];
     for (const artifact of touched) {
       if (this.companions.get(artifact)?.size === 0) this.companions.delete(artifact);
       this.schedule(artifact);
-      if (this.results.delete(artifact)) gone.push(artifact);
+      if (this.entries.delete(artifact)) removed.push(artifact);
     }
-    if (gone.length) this.options.onDidChange(gone);
+    if (removed.length) this.options.onDidChange(removed);
   }
 
-  /** Verify everything again (the trusted root changed, or the user asked). */
-  refreshAll(): void {
+  /** Verify everything again because what is trusted changed (trusted root, policy, settings). */
+  trustChanged(): void {
+    this.generation++;
+    this.recheckAll();
+  }
+
+  /** Check everything again; unchanged files keep their results. */
+  recheckAll(): void {
     for (const artifact of this.companions.keys()) this.schedule(artifact);
   }
 
-  /** Verify one artifact now and wait for its result. */
+  /** Verify one artifact now, ignoring any cached result, and wait for it. */
   async verifyNow(artifact: string): Promise<VerificationResult | undefined> {
+    await this.intake;
+    this.entries.delete(artifact);
     this.schedule(artifact);
     await this.whenIdle();
-    return this.results.get(artifact);
+    return this.get(artifact);
   }
 
-  /** Resolves when nothing is queued or running. */
+  /** Resolves when nothing is queued, running or being read. */
   whenIdle(): Promise<void> {
-    if (this.queue.size === 0 && this.running.size === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -106,6 +137,38 @@ export class VerificationCache {
     for (const controller of this.running.values()) controller.abort();
     this.queue.clear();
     this.notifyIdle();
+  }
+
+  private link(artifact: string, companion: Companion): void {
+    let known = this.companions.get(artifact);
+    if (!known) this.companions.set(artifact, (known = new Map()));
+    known.set(companion.path, companion);
+  }
+
+  /** Re-reads which artifacts a content-defined companion names, and updates the links. */
+  private async retarget(companion: Companion): Promise<void> {
+    const now = new Set(this.options.targetsOf ? await this.options.targetsOf(companion).catch(() => []) : []);
+    const before = this.targets.get(companion.path) ?? new Set<string>();
+    this.targets.set(companion.path, now);
+    for (const artifact of before) {
+      if (!now.has(artifact)) {
+        this.companions.get(artifact)?.delete(companion.path);
+        if (this.companions.get(artifact)?.size === 0) this.companions.delete(artifact);
+      }
+      this.schedule(artifact);
+    }
+    for (const artifact of now) {
+      this.link(artifact, companion);
+      this.schedule(artifact);
+    }
+  }
+
+  private enqueueIntake(task: () => Promise<void>): void {
+    this.pendingIntake++;
+    this.intake = this.intake.then(task).finally(() => {
+      this.pendingIntake--;
+      this.notifyIdle();
+    });
   }
 
   private schedule(artifact: string): void {
@@ -139,12 +202,17 @@ export class VerificationCache {
       const companions = this.companionsOf(artifact);
       const present = companions.length > 0 && (await this.options.exists(artifact));
       if (!present) {
-        changed = this.results.delete(artifact);
+        changed = this.entries.delete(artifact);
       } else {
-        const result = await this.options.verify(artifact, companions, controller.signal);
-        if (!controller.signal.aborted && !this.disposed) {
-          this.results.set(artifact, result);
-          changed = true;
+        const generation = this.generation;
+        const fingerprint = await this.options.fingerprint?.([artifact, ...companions.map((c) => c.path)]);
+        const cached = this.entries.get(artifact);
+        if (fingerprint === undefined || cached?.fingerprint !== fingerprint || cached.generation !== generation) {
+          const result = await this.options.verify(artifact, companions, controller.signal);
+          if (!controller.signal.aborted && !this.disposed) {
+            this.entries.set(artifact, { result, fingerprint, generation });
+            changed = true;
+          }
         }
       }
     } catch (e) {
@@ -157,8 +225,12 @@ export class VerificationCache {
     }
   }
 
+  private isIdle(): boolean {
+    return this.queue.size === 0 && this.running.size === 0 && this.pendingIntake === 0;
+  }
+
   private notifyIdle(): void {
-    if (this.queue.size > 0 || this.running.size > 0) return;
+    if (!this.isIdle()) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -115,3 +115,55 @@ describe('verification cache', () => {
     assert.ok(files.every((f) => h.cache.get(f)?.state === 'verified'));
   });
 });
+
+describe('verification cache: content companions and fingerprints', () => {
+  it('links a checksum list to the files it names, and relinks when it changes', async () => {
+    let named = ['/w/a.bin', '/w/b.bin'];
+    const verified: string[] = [];
+    const cache = new VerificationCache({
+      exists: async () => true,
+      targetsOf: async () => named,
+      onDidChange: () => undefined,
+      verify: async (artifact, companions) => {
+        verified.push(artifact);
+        assert.deepEqual(companions.map((c) => c.path), ['/w/SHA256SUMS']);
+        return { ...resultOf(artifact, []), state: 'integrity' };
+      },
+    });
+    cache.changed('/w/SHA256SUMS');
+    await cache.whenIdle();
+    assert.deepEqual(verified.sort(), ['/w/a.bin', '/w/b.bin']);
+    named = ['/w/b.bin'];
+    cache.changed('/w/SHA256SUMS');
+    await cache.whenIdle();
+    assert.equal(cache.get('/w/a.bin'), undefined, 'a file the list no longer names loses its result');
+    assert.equal(cache.get('/w/b.bin')?.state, 'integrity');
+  });
+
+  it('does not verify unchanged files again, but does after a trust change', async () => {
+    let calls = 0;
+    let stamp = 'v1';
+    const cache = new VerificationCache({
+      exists: async () => true,
+      fingerprint: async (paths) => `${paths.join('|')}@${stamp}`,
+      onDidChange: () => undefined,
+      verify: async (artifact) => {
+        calls++;
+        return { ...resultOf(artifact, []), state: 'verified' };
+      },
+    });
+    cache.changed('/w/a.sigstore.json');
+    await cache.whenIdle();
+    assert.equal(calls, 1);
+    cache.recheckAll();
+    await cache.whenIdle();
+    assert.equal(calls, 1, 'nothing changed: no second verification');
+    stamp = 'v2';
+    cache.recheckAll();
+    await cache.whenIdle();
+    assert.equal(calls, 2, 'the file changed');
+    cache.trustChanged();
+    await cache.whenIdle();
+    assert.equal(calls, 3, 'the trust changed');
+  });
+});
