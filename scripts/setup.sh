@@ -9,7 +9,7 @@ CODE_SERVER_VERSION=4.100.3
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.vscode-test/code-server-$CODE_SERVER_VERSION"
 MARKER="$CACHE/.setup-complete"
-APT_PACKAGES=(libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium)
+APT_PACKAGES=(libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium gnupg)
 NATIVE_MODULES=(kerberos node-pty @parcel/watcher @vscode/deviceid @vscode/spdlog native-watchdog)
 
 log() { printf '[setup] %s\n' "$*"; }
