@@ -13,10 +13,19 @@ const common = {
   minify: production,
   logLevel: 'warning',
   external: ['vscode'],
+  // jsonc-parser's default UMD build hides its modules from the bundler: use its ESM build.
+  // openpgp's ESM build needs import.meta, which a CommonJS bundle lacks: use its CJS build.
+  alias: {
+    'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js',
+    openpgp: './node_modules/openpgp/dist/node/openpgp.min.cjs',
+  },
 };
 
 const builds = [
-  { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  // The core is its own bundle, loaded on first use: activation evaluates no Sigstore code.
+  { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './core.js'] },
+  { entryPoints: ['src/core/api.ts'], outfile: 'dist/core.js' },
+  { entryPoints: ['src/cli/sigstore.ts'], outfile: 'dist/cli/sigstore.js' },
   { entryPoints: ['src/cli/conformance.ts'], outfile: 'dist/cli/conformance.js' },
 ];
 

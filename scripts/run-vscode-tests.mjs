@@ -239,7 +239,8 @@ async function main() {
 
   const browser = await bounded(launchBrowser());
   cleanups.push(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Tall enough that every fixture row is rendered: the Explorer only puts visible rows in the DOM.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
   // The extension host's console (mocha's report) reaches the page console: pass it through.
   let consoleQueue = Promise.resolve();
   page.on('console', (msg) => {

@@ -38,6 +38,9 @@ else
   log "Debian packages already installed"
 fi
 
+# --- cosign and oras, the independent peers of the integration tests (TESTING.md §3) ---
+bash "$ROOT/scripts/install-tools.sh"
+
 # --- 2..4. code-server cache ----------------------------------------------------------
 if [[ -f "$MARKER" ]]; then
   log "code-server $CODE_SERVER_VERSION cache complete ($CACHE)"

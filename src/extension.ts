@@ -3,13 +3,16 @@ import * as vscode from 'vscode';
 import { isRegularFile } from './core/artifacts/artifact';
 import { COMPANION_GLOBS } from './core/artifacts/companions';
 import type { VerificationResult } from './core/verify/result';
+import type { TrustedRootChoice } from './core/verify/trustInputs';
 import { VerificationCache } from './core/verify/verificationCache';
 import { refreshCommand, REFRESH_COMMAND } from './commands/refreshCommand';
 import { verifyCommand, VERIFY_COMMAND } from './commands/verifyCommand';
+import { loadCore } from './coreLoader';
 import { VerificationDecorationProvider } from './decorations/verificationDecorations';
 import type { ExtensionServices } from './services';
-import { configuredTrustedRootPath, loadTrustedRoot, TRUSTED_ROOT_SETTING, type TrustedRootChoice } from './trustedRootSetting';
+import { configuredTrustedRootPath, loadTrustedRoot, NETWORK_SETTINGS, networkSettings, TRUSTED_ROOT_SETTING } from './trustedRootSetting';
 import { REPORT_SCHEME, ReportDocuments } from './ui/reportDocument';
+import { POLICY_SETTING, WorkspacePolicies } from './workspacePolicies';
 
 /** What the extension exposes to its tests (and to other extensions). */
 export interface SigstoreApi {
@@ -24,18 +27,25 @@ const VERIFIABLE_CONTEXT = 'sigstore.verifiableResources';
 
 export function activate(context: vscode.ExtensionContext): SigstoreApi {
   const log = vscode.window.createOutputChannel('Sigstore', { log: true });
-  let trustedRoot: Promise<TrustedRootChoice> = loadTrustedRoot();
   const reports = new ReportDocuments();
+  // Loaded on first use, with the verification core.
+  let trustedRoot: Promise<TrustedRootChoice> | undefined;
+  const rootChoice = () => (trustedRoot ??= loadTrustedRoot());
 
   const decorations = new VerificationDecorationProvider((path) => cache.get(path));
+  const policies = new WorkspacePolicies(() => cache.trustChanged());
+  const allowedRoots = () => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
   const cache: VerificationCache = new VerificationCache({
-    verify: async (artifact, companions, signal) => {
-      // Evaluated on first use: the verifier pulls in the Sigstore libraries.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { verifyArtifact } = require('./core/verify/artifactVerifier') as typeof import('./core/verify/artifactVerifier');
-      const allowedRoots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-      return verifyArtifact(artifact, companions, { trustedRoot: await trustedRoot, allowedRoots, signal });
-    },
+    verify: async (artifact, companions, signal) =>
+      loadCore().verifyArtifact(artifact, companions, {
+        policy: policies.policyFor(artifact),
+        trustedRoot: await rootChoice(),
+        network: networkSettings(),
+        allowedRoots: allowedRoots(),
+        signal,
+      }),
+    targetsOf: (companion) => loadCore().companionTargets(companion),
+    fingerprint: (paths) => loadCore().fileFingerprint(paths),
     exists: isRegularFile,
     onDidChange: (artifacts) => {
       decorations.refresh(artifacts);
@@ -67,8 +77,9 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     },
     async scan() {
       const found = await Promise.all(COMPANION_GLOBS.map((glob) => vscode.workspace.findFiles(glob)));
-      for (const uri of found.flat()) if (uri.scheme === 'file') cache.changed(uri.fsPath);
-      log.info(`Found ${found.flat().length} companion file(s)`);
+      const files = found.flat().filter((u) => u.scheme === 'file');
+      for (const uri of files) cache.changed(uri.fsPath);
+      log.info(`Found ${files.length} possible companion file(s)`);
     },
   };
 
@@ -80,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     log,
     reports,
     decorations,
+    policies,
     watcher,
     { dispose: () => cache.dispose() },
     { dispose: () => rootWatcher?.dispose() },
@@ -95,14 +107,23 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
         rootWatcher = watchTrustedRoot(services);
         void services.reloadTrustedRoot();
       }
+      if (e.affectsConfiguration(POLICY_SETTING)) void policies.reload();
+      if (NETWORK_SETTINGS.some((s) => e.affectsConfiguration(s))) cache.trustChanged();
     }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void services.reloadTrustedRoot()),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => void services.scan()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void policies.reload();
+      void services.reloadTrustedRoot();
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => {
+      void policies.reload();
+      void services.scan();
+    }),
     vscode.commands.registerCommand(VERIFY_COMMAND, (uri?: vscode.Uri) => verifyCommand(services, uri)),
     vscode.commands.registerCommand(REFRESH_COMMAND, () => refreshCommand(services)),
   );
 
-  void services.scan();
+  // After activation returns: loading the policy and scanning pull in the core.
+  setImmediate(() => void policies.reload().then(() => services.scan()));
   return {
     resultFor: (uri) => (uri.scheme === 'file' ? cache.get(uri.fsPath) : undefined),
     provideFileDecoration: (uri) => decorations.provideFileDecoration(uri),

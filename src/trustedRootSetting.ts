@@ -2,12 +2,12 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { TrustedRootError } from './core/errors';
-import { parseTrustedRoot, publicGoodTrustedRoot, type LoadedTrustedRoot } from './core/trust/trustedRoot';
-
-export type TrustedRootChoice = LoadedTrustedRoot | { readonly error: string; readonly remedy: string };
+import type { TrustedRootChoice, TrustInputs } from './core/verify/trustInputs';
+import { loadCore } from './coreLoader';
 
 export const TRUSTED_ROOT_SETTING = 'sigstore.trustedRoot';
+export const NETWORK_SETTINGS = ['sigstore.network.enabled', 'sigstore.rekorURL'];
+const PUBLIC_GOOD_REKOR = 'https://rekor.sigstore.dev';
 
 /** The configured trusted_root.json path, resolved; undefined for the embedded public-good root. */
 export function configuredTrustedRootPath(): string | undefined {
@@ -21,14 +21,22 @@ export function configuredTrustedRootPath(): string | undefined {
 /** Loads the trusted root the settings ask for; a broken setting makes everything "cannot be checked", never "verified". */
 export async function loadTrustedRoot(): Promise<TrustedRootChoice> {
   const path = configuredTrustedRootPath();
+  const core = loadCore();
   try {
-    if (!path) return publicGoodTrustedRoot();
-    return parseTrustedRoot(await readFile(path), path);
+    if (!path) return core.publicGoodTrustedRoot();
+    return core.parseTrustedRoot(await readFile(path), path);
   } catch (e) {
-    if (e instanceof TrustedRootError) return { error: e.message, remedy: e.remedy ?? 'Fix or clear the "sigstore.trustedRoot" setting.' };
-    return {
-      error: `The trusted root ${path} could not be read: ${(e as Error).message}`,
-      remedy: 'Fix or clear the "sigstore.trustedRoot" setting (empty means the Sigstore public-good root).',
-    };
+    const remedy = (e as { remedy?: string }).remedy ?? 'Fix or clear the "sigstore.trustedRoot" setting (empty means the Sigstore public-good root).';
+    const message = (e as { code?: string }).code === 'ENOENT' ? `The trusted root ${path} does not exist.` : (e as Error).message;
+    return { error: message, remedy };
   }
+}
+
+/** Whether verifiers may look things up online: only when the user enabled it, never in an untrusted workspace. */
+export function networkSettings(): TrustInputs['network'] {
+  const config = vscode.workspace.getConfiguration('sigstore');
+  return {
+    allowed: vscode.workspace.isTrusted && config.get<boolean>('network.enabled', false),
+    rekorURL: config.get<string>('rekorURL')?.trim() || PUBLIC_GOOD_REKOR,
+  };
 }

@@ -22,11 +22,14 @@ export async function verifyCommand(services: ExtensionServices, target?: vscode
   }
   // Verifying a companion means verifying the file it is about.
   const artifact = companionOf(uri.fsPath)?.artifact ?? uri.fsPath;
-  const present = await Promise.all(candidateCompanions(artifact).map(async (c) => ((await isRegularFile(c.path)) ? c : undefined)));
-  for (const companion of present) if (companion) services.cache.changed(companion.path);
-  if (!present.some(Boolean)) {
+  for (const companion of candidateCompanions(artifact)) {
+    if (await isRegularFile(companion.path)) services.cache.changed(companion.path);
+  }
+  await services.cache.whenIdle();
+  if (!services.cache.companionsOf(artifact).some((c) => c.kind !== 'certificate')) {
+    const name = vscode.workspace.asRelativePath(artifact);
     void vscode.window.showInformationMessage(
-      `Sigstore: ${vscode.workspace.asRelativePath(artifact)} has no signature next to it (expected ${vscode.workspace.asRelativePath(artifact)}.sigstore.json).`,
+      `Sigstore: ${name} has no signature, bundle, attestation or checksum next to it (such as ${name}.sigstore.json, ${name}.sig or a SHA256SUMS listing it).`,
     );
     return undefined;
   }

@@ -17,11 +17,13 @@ import {
   type SigstoreInstance,
 } from './sigstore-instance';
 
-export type FixtureState = 'verified' | 'failed' | 'unverifiable';
+export type FixtureState = 'verified' | 'untrusted' | 'integrity' | 'failed' | 'unverifiable';
 
 /** Badge per state (as src/decorations shows them); the only place the tests spell them. */
 export const BADGE: Readonly<Record<FixtureState, string>> = {
   verified: '✓',
+  untrusted: '!',
+  integrity: '#',
   failed: '✗',
   unverifiable: '?',
 };
@@ -37,10 +39,10 @@ export const OTHER_IDENTITY = 'mallory@example.test';
 export interface FixtureFile {
   /** Relative to the workspace, '/'-separated. */
   path: string;
-  /** Its companion bundle, relative, '/'-separated. */
+  /** Its companion (a bundle unless said otherwise), relative, '/'-separated. */
   companion: string;
   expected: FixtureState;
-  /** Signer e-mail the UI should show; only set when expected is 'verified'. */
+  /** Signer the UI should show (e-mail, key file or OpenPGP user); set for 'verified' and 'untrusted'. */
   signer?: string;
   /** OIDC issuer of that signer; only set when expected is 'verified'. */
   issuer?: string;
@@ -108,6 +110,61 @@ async function writeAll(root: string, inst: SigstoreInstance, other: SigstoreIns
 
   const malformedText = json(malformedB);
 
+  // Other kinds of evidence: a cosign key signature, checksums, an OpenPGP signature, a SUMS list.
+  const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const appBin = pseudoRandomBytes('app.bin', 16 * 1024);
+  const appSig = crypto.sign('sha256', appBin, privateKey).toString('base64');
+  const pgp = await openpgpFixture(text('Documentation, signed with OpenPGP.\n'));
+  const notes = text('Release notes with a SHA-256 checksum.\n');
+  const legacyMd = text('An old file with an MD5 checksum.\n');
+  const corrupt = text('Its checksum was made for other content.\n');
+  const one = pseudoRandomBytes('dist/one.bin', 2048);
+  const two = pseudoRandomBytes('dist/two.bin', 2048);
+  const sums = `${sha256Hex(one)}  one.bin\n${sha256Hex(two)} *two.bin\n`;
+  const [vendorB, wrongSignerB] = await Promise.all([
+    signFile(inst, text('Vendored code, validly signed, outside every policy rule.\n'), 'message'),
+    signFile(inst, text('Signed by someone the policy does not name.\n'), 'message', { identity: OTHER_IDENTITY }),
+  ]);
+  const others: Array<Omit<FixtureFile, 'companion'> & { data: Buffer; companionName: string; companionData: string | Buffer }> = [
+    {
+      path: 'vendor/lib.txt',
+      data: text('Vendored code, validly signed, outside every policy rule.\n'),
+      companionName: 'vendor/lib.txt' + BUNDLE_SUFFIX,
+      companionData: json(vendorB),
+      expected: 'untrusted',
+      signer: DEFAULT_IDENTITY,
+      issuer: DEFAULT_ISSUER,
+      reason: 'valid signature, but no policy rule covers vendor/',
+    },
+    {
+      path: 'wrong-signer.txt',
+      data: text('Signed by someone the policy does not name.\n'),
+      companionName: 'wrong-signer.txt' + BUNDLE_SUFFIX,
+      companionData: json(wrongSignerB),
+      expected: 'failed',
+      reason: `valid signature by ${OTHER_IDENTITY}, whom the policy rule does not name`,
+    },
+    { path: 'app.bin', data: appBin, companionName: 'app.bin.sig', companionData: appSig, expected: 'verified', signer: 'keys/cosign.pub', reason: 'cosign key signature (.sig) with the policy key' },
+    { path: 'docs.txt', data: pgp.data, companionName: 'docs.txt.asc', companionData: pgp.signature, expected: 'verified', signer: pgp.fingerprint, reason: 'OpenPGP signature by a key in the policy KEYS file' },
+    { path: 'notes.txt', data: notes, companionName: 'notes.txt.sha256', companionData: `${sha256Hex(notes)}  notes.txt\n`, expected: 'integrity', reason: 'matching SHA-256 checksum' },
+    { path: 'legacy.md', data: legacyMd, companionName: 'legacy.md.md5', companionData: crypto.createHash('md5').update(legacyMd).digest('hex'), expected: 'integrity', reason: 'matching MD5 checksum (weak)' },
+    { path: 'corrupt.txt', data: corrupt, companionName: 'corrupt.txt.sha256', companionData: sha256Hex(text('something else')), expected: 'failed', reason: 'checksum does not match' },
+    { path: 'dist/one.bin', data: one, companionName: 'dist/SHA256SUMS', companionData: sums, expected: 'integrity', reason: 'listed in SHA256SUMS with a matching digest' },
+    { path: 'dist/two.bin', data: Buffer.concat([two, text('!')]), companionName: 'dist/SHA256SUMS', companionData: sums, expected: 'failed', reason: 'listed in SHA256SUMS, changed since' },
+  ];
+  const policy = {
+    version: 1,
+    rules: [
+      {
+        name: 'this project',
+        match: ['/*', 'nested/**', 'dist/**'],
+        identities: [{ subject: DEFAULT_IDENTITY, issuer: DEFAULT_ISSUER }],
+        keys: ['../keys/cosign.pub'],
+        openpgpKeys: ['../keys/KEYS'],
+      },
+    ],
+  };
+
   const files: Array<Omit<FixtureFile, 'companion'> & { data: Buffer; bundle: string }> = [
     { path: 'hello.txt', data: hello, bundle: json(helloB), expected: 'verified', ...trusted, reason: 'message signature, valid' },
     {
@@ -171,11 +228,27 @@ async function writeAll(root: string, inst: SigstoreInstance, other: SigstoreIns
     write('.vscode/settings.json', json({ 'sigstore.trustedRoot': '${workspaceFolder}/' + TRUSTED_ROOT_FILE })),
     write('plain.txt', text('No companion: no state, no badge.\n')),
     ...files.flatMap((f) => [write(f.path, f.data), write(f.path + BUNDLE_SUFFIX, f.bundle)]),
+    ...others.flatMap((f) => [write(f.path, f.data), write(f.companionName, f.companionData)]),
+    write('keys/cosign.pub', publicKey.export({ type: 'spki', format: 'pem' }) as string),
+    write('keys/KEYS', `This file holds the release managers' keys.\n\npub   ed25519 ${pgp.fingerprint}\n${pgp.publicKey}\n`),
+    write('.sigstore/policy.json', json(policy)),
   ]);
-  for (const f of files) badges[f.path] = BADGE[f.expected];
+  for (const f of [...files, ...others]) badges[f.path] = BADGE[f.expected];
   await write(EXPECTED_BADGES_FILE, json(badges));
 
-  return files.map(({ data: _data, bundle: _bundle, ...f }) => ({ ...f, companion: f.path + BUNDLE_SUFFIX }));
+  return [
+    ...files.map(({ data: _data, bundle: _bundle, ...f }) => ({ ...f, companion: f.path + BUNDLE_SUFFIX })),
+    ...others.map(({ data: _data, companionName, companionData: _c, ...f }) => ({ ...f, companion: companionName })),
+  ];
+}
+
+/** A fresh OpenPGP key and a detached armored signature over `data`, made with openpgp.js. */
+async function openpgpFixture(data: Buffer): Promise<{ data: Buffer; signature: string; publicKey: string; fingerprint: string }> {
+  const { generateKey, readPrivateKey, createMessage, sign } = await import('openpgp');
+  const { privateKey, publicKey } = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Release Manager', email: 'rm@example.test' }], format: 'armored' });
+  const key = await readPrivateKey({ armoredKey: privateKey });
+  const signature = (await sign({ message: await createMessage({ binary: data }), signingKeys: key, detached: true, format: 'armored' })) as string;
+  return { data, signature, publicKey, fingerprint: key.getFingerprint().toUpperCase() };
 }
 
 // Same bytes on every run (a SHA-256 counter stream), so file digests are stable.

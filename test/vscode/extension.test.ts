@@ -1,5 +1,6 @@
 // Runs inside a real VS Code extension host, on the fixture workspace of test/support/fixtures.ts.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -12,7 +13,7 @@ const EXTENSION_ID = 'sigstore-vscode.sigstore-vscode';
 interface FixtureFile {
   path: string;
   companion: string;
-  expected: 'verified' | 'failed' | 'unverifiable';
+  expected: 'verified' | 'untrusted' | 'integrity' | 'failed' | 'unverifiable';
   signer?: string;
   issuer?: string;
   reason: string;
@@ -82,14 +83,14 @@ describe('Sigstore extension', () => {
         const decoration = sigstore.provideFileDecoration(uriOf(f.path));
         assert.equal(decoration?.badge, BADGES[f.expected].badge);
         assert.ok(decoration?.tooltip?.startsWith('Sigstore: '), decoration?.tooltip);
-        if (f.expected === 'verified') {
-          assert.ok(decoration?.tooltip?.includes(f.signer!), `tooltip names the signer: ${decoration?.tooltip}`);
-          assert.ok(decoration?.tooltip?.includes(f.issuer!), `tooltip names the issuer: ${decoration?.tooltip}`);
+        if (f.signer) {
+          assert.ok(decoration?.tooltip?.includes(f.signer), `tooltip names the signer: ${decoration?.tooltip}`);
+          if (f.issuer) assert.ok(decoration?.tooltip?.includes(f.issuer), `tooltip names the issuer: ${decoration?.tooltip}`);
         } else {
           assert.ok((decoration?.tooltip?.length ?? 0) > 'Sigstore: Failed: '.length + 10, `tooltip gives a reason: ${decoration?.tooltip}`);
         }
         // The companion itself is evidence, not an artifact.
-        assert.equal(sigstore.provideFileDecoration(uriOf(f.companion)), undefined);
+        assert.equal(sigstore.provideFileDecoration(uriOf(f.companion)), undefined, f.companion);
       });
     }
 
@@ -113,6 +114,8 @@ describe('Sigstore extension', () => {
       assert.ok(report.includes(`Identity: \`${file.signer}\``), report);
       assert.ok(report.includes(`Issuer: \`${file.issuer}\``), report);
       assert.match(report, /Log index `\d+`/);
+      assert.match(report, /Trust policy names the signer/);
+      assert.match(report, /trusted by rule 1 \\\(this project\\\)/);
       assert.match(report, /Trusted root/);
       assert.ok(report.includes(`\`${join(workspaceRoot(), 'trusted_root.json')}\``), 'the configured trusted root is named');
       // Shown as real UI: a Markdown preview tab.
@@ -126,7 +129,7 @@ describe('Sigstore extension', () => {
       assert.equal(result?.state, 'failed');
       const report = await reportFor(uriOf('tampered.txt'));
       assert.match(report, /### What failed/);
-      assert.match(report, /Check: \*\*Bundle refers to this file\*\* \(`artifact-binding`\)/);
+      assert.match(report, /Check: \*\*Evidence refers to this file\*\* \(`artifact-binding`\)/);
       assert.match(report, /What you can do: /);
     });
 
@@ -182,6 +185,70 @@ describe('Sigstore extension', () => {
       await vscode.workspace.fs.delete(uriOf(`${live}.sigstore.json`));
       await until('no badge after the companion is deleted', () => sigstore.resultFor(uriOf(live)) === undefined);
       assert.equal(sigstore.provideFileDecoration(uriOf(live)), undefined);
+    });
+  });
+
+  describe('trust policy', () => {
+    const policyUri = () => uriOf('.sigstore/policy.json');
+    let original: Uint8Array;
+    before(async () => {
+      original = await vscode.workspace.fs.readFile(policyUri());
+    });
+    after(async () => {
+      await vscode.workspace.fs.writeFile(policyUri(), original);
+      const sigstore = await api();
+      await until('hello.txt verified again', () => sigstore.resultFor(uriOf('hello.txt'))?.state === 'verified');
+    });
+
+    it('editing the policy re-evaluates the badges', async () => {
+      const sigstore = await api();
+      const policy = JSON.parse(new TextDecoder().decode(original));
+      policy.rules[0].identities = [{ subject: 'someone-else@example.test', issuer: 'https://issuer.example.test' }];
+      await vscode.workspace.fs.writeFile(policyUri(), new TextEncoder().encode(JSON.stringify(policy, null, 2)));
+      await until('hello.txt failed: its signer is no longer named', () => sigstore.resultFor(uriOf('hello.txt'))?.state === 'failed');
+      assert.match(sigstore.resultFor(uriOf('hello.txt'))!.summary, /trusts only: "someone-else@example\.test"/);
+      await vscode.workspace.fs.writeFile(policyUri(), original);
+      await until('hello.txt verified once the policy names its signer again', () => sigstore.resultFor(uriOf('hello.txt'))?.state === 'verified');
+    });
+
+    it('a broken policy shows a diagnostic in the Problems panel and verifies nothing', async () => {
+      const sigstore = await api();
+      const broken = new TextDecoder().decode(original).replace('"subject"', '"subjectRegExp": "(unclosed", "subject"');
+      await vscode.workspace.fs.writeFile(policyUri(), new TextEncoder().encode(broken));
+      const diagnostics = await until('a policy diagnostic', () => {
+        const d = vscode.languages.getDiagnostics(policyUri()).filter((x) => x.severity === vscode.DiagnosticSeverity.Error);
+        return d.length > 0 && d;
+      });
+      assert.match(diagnostics.map((d) => d.message).join('\n'), /either "subject" or "subjectRegExp"|regular expression/);
+      await until('no file verified under a broken policy', () =>
+        manifest().files.every((f) => sigstore.resultFor(uriOf(f.path))?.state !== 'verified') && sigstore.resultFor(uriOf('hello.txt'))?.state === 'unverifiable',
+      );
+      await vscode.workspace.fs.writeFile(policyUri(), original);
+      await until('diagnostics cleared when fixed', () => vscode.languages.getDiagnostics(policyUri()).length === 0);
+      await until('hello.txt verified again', () => sigstore.resultFor(uriOf('hello.txt'))?.state === 'verified');
+    });
+  });
+
+  describe('command-line twin', () => {
+    it('bin/sigstore verify agrees with the badges on every file', async () => {
+      const sigstore = await api();
+      await sigstore.whenIdle();
+      const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+      const cli = join(ext.extensionPath, 'bin', 'sigstore');
+      const output = await new Promise<string>((resolve, reject) => {
+        // ELECTRON_RUN_AS_NODE: under desktop VS Code the host's executable is Electron.
+        execFile(
+          process.execPath,
+          [cli, 'verify', '--json', '--offline', '--trusted-root', join(workspaceRoot(), 'trusted_root.json'), '.'],
+          { cwd: workspaceRoot(), env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, maxBuffer: 16 * 1024 * 1024 },
+          (error, stdout, stderr) => (error && error.code !== 1 ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+        );
+      });
+      const cliResults = new Map((JSON.parse(output) as { results: Array<{ path: string; state: string }> }).results.map((r) => [r.path, r.state]));
+      for (const f of manifest().files) {
+        assert.equal(cliResults.get(f.path), sigstore.resultFor(uriOf(f.path))?.state, f.path);
+        assert.equal(cliResults.get(f.path), f.expected, f.path);
+      }
     });
   });
 });

@@ -61,6 +61,24 @@ export function digestArtifact(sha256Hex: string): Artifact {
   };
 }
 
+/**
+ * A cheap identity of files' current contents: device, inode, size and change times.
+ * Any write changes it; reading does not.
+ */
+export async function fileFingerprint(paths: readonly string[]): Promise<string> {
+  const parts = await Promise.all(
+    paths.map(async (p) => {
+      try {
+        const s = await stat(p, { bigint: true });
+        return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      } catch {
+        return 'missing';
+      }
+    }),
+  );
+  return parts.join('|');
+}
+
 /** Whether a regular file exists at `path` (following links). */
 export async function isRegularFile(path: string): Promise<boolean> {
   try {

@@ -64,7 +64,9 @@ const ATTESTATIONS = /\.intoto\.jsonl$|^sha256:[0-9a-f]{64}\.jsonl$/;
 /** Globs that find every companion in a workspace. */
 export const COMPANION_GLOBS: readonly string[] = [
   `**/*{${SUFFIX_RULES.map((r) => r.suffix).join(',')}}`,
-  '**/{SHA1SUMS,SHA224SUMS,SHA256SUMS,SHA384SUMS,SHA512SUMS,MD5SUMS,B2SUMS,CHECKSUMS}{,.txt}',
+  // Broad on purpose (VS Code's globs have no empty alternative); `classify` decides.
+  '**/*SUMS',
+  '**/*SUMS.txt',
   '**/*checksums.txt',
   '**/*.jsonl',
 ];

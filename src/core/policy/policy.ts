@@ -14,6 +14,7 @@ import picomatch from 'picomatch';
 import { formatBytes } from '../artifacts/artifact';
 import { parseTrustedRoot, type LoadedTrustedRoot } from '../trust/trustedRoot';
 import { FULCIO_EXTENSIONS, FULCIO_OID_PREFIX } from '../verify/certificate';
+import { openPgpKeyText } from '../verify/openpgpSignature';
 import type { NamedOpenPgpKeys, NamedPublicKey } from '../verify/trustInputs';
 
 export const DEFAULT_POLICY_PATH = '.sigstore/policy.json';
@@ -281,13 +282,15 @@ class Checker {
     if (!paths) return undefined;
     const out: NamedOpenPgpKeys[] = [];
     for (const [p, n] of paths) {
-      const text = await this.readKeyFile(p, n);
-      if (text === undefined) continue;
-      if (!text.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
-        this.error(n, `${p} holds no armored OpenPGP public key ("-----BEGIN PGP PUBLIC KEY BLOCK-----").`);
+      const bytes = await this.readKeyBytes(p, n);
+      if (bytes === undefined) continue;
+      // An armored key or KEYS file, or a binary key (an OpenPGP packet: bit 7 of the first byte).
+      const armored = bytes.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----');
+      if (!armored && !((bytes[0] ?? 0) & 0x80)) {
+        this.error(n, `${p} holds no OpenPGP public key (armored "-----BEGIN PGP PUBLIC KEY BLOCK-----" or binary).`);
         continue;
       }
-      out.push({ source: p, armored: text });
+      out.push({ source: p, armored: openPgpKeyText(bytes) });
     }
     return out;
   }
@@ -306,10 +309,14 @@ class Checker {
   }
 
   private async readKeyFile(path: string, node: Node): Promise<string | undefined> {
+    return (await this.readKeyBytes(path, node))?.toString('utf8');
+  }
+
+  private async readKeyBytes(path: string, node: Node): Promise<Buffer | undefined> {
     try {
       const bytes = await readFile(path);
       if (bytes.length > MAX_KEY_FILE_BYTES) return this.error(node, `${path} is larger than 10 MiB: not a key file.`);
-      return bytes.toString('utf8');
+      return bytes;
     } catch (e) {
       return this.error(node, `${path} cannot be read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`);
     }
@@ -335,8 +342,12 @@ class Checker {
   }
 }
 
-/** Gitignore-like: a pattern without "/" matches the file name in any folder. */
+/**
+ * Gitignore-like: a pattern without "/" matches the file name in any folder; a leading
+ * "/" (or "./") anchors it to the base folder.
+ */
 function globMatcher(glob: string): (rel: string) => boolean {
-  const pattern = glob.startsWith('./') ? glob.slice(2) : glob;
-  return picomatch(pattern, { dot: true, matchBase: !pattern.includes('/') });
+  const anchored = glob.startsWith('/') || glob.startsWith('./');
+  const pattern = glob.replace(/^\.?\//, '');
+  return picomatch(pattern, { dot: true, matchBase: !anchored && !pattern.includes('/') });
 }

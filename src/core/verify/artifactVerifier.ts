@@ -1,35 +1,44 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { fileArtifact } from '../artifacts/artifact';
 import type { Companion } from '../artifacts/companions';
-import type { LoadedTrustedRoot } from '../trust/trustedRoot';
-import { verifyBundleFile, type BundleExpectation } from './bundleVerifier';
+import { applyPolicy, decide, type PolicyState } from '../policy/evaluate';
+import { verifyCompanion } from './companionVerifier';
+import { EvidenceBuilder } from './evidenceBuilder';
 import { resultOf, type Evidence, type VerificationResult } from './result';
+import type { TrustedRootChoice, TrustInputs } from './trustInputs';
 
 export interface ArtifactVerificationOptions {
-  /** The trusted root, or why none could be loaded (then nothing can be checked). */
-  readonly trustedRoot: LoadedTrustedRoot | { readonly error: string; readonly remedy: string };
-  readonly expect?: BundleExpectation;
+  readonly policy: PolicyState;
+  /** The trusted root when the matching rule names none (settings, or public-good). */
+  readonly trustedRoot: TrustedRootChoice;
+  readonly network: TrustInputs['network'];
   /** Folders links may point into; a link leading elsewhere is not followed. */
   readonly allowedRoots?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
-/** Verifies an artifact against each of its companions; one result for the file. */
+/** Verifies an artifact against each of its companions under the trust policy; one result for the file. */
 export async function verifyArtifact(path: string, companions: readonly Companion[], options: ArtifactVerificationOptions): Promise<VerificationResult> {
   const escaped = await escapingLink(path, options.allowedRoots);
-  const evidence: Evidence[] = [];
+  const decision = decide(options.policy, path, options);
   const artifact = fileArtifact(path, options.signal);
+  const evidence: Evidence[] = [];
   for (const companion of companions) {
     const outside = escaped ?? (await escapingLink(companion.path, options.allowedRoots));
     if (outside) {
-      evidence.push(notChecked(companion, 'read', outside, 'Links that leave the workspace are not followed. Copy the file into the workspace to check it.'));
-    } else if ('error' in options.trustedRoot) {
-      evidence.push(notChecked(companion, 'timestamps', options.trustedRoot.error, options.trustedRoot.remedy));
-    } else {
-      evidence.push(await verifyBundleFile(companion.path, artifact, { trustedRoot: options.trustedRoot, expect: options.expect }));
+      if (companion.kind !== 'certificate') {
+        evidence.push(
+          new EvidenceBuilder('sigstore-bundle', companion.path).stop('read', 'unverifiable', outside, 'Links that leave the workspace are not followed. Copy the file into the workspace to check it.'),
+        );
+      }
+      continue;
     }
+    evidence.push(...(await verifyCompanion(companion, path, artifact, decision.inputs, options.signal)));
   }
-  return resultOf(path, evidence);
+  return resultOf(
+    path,
+    evidence.map((e) => applyPolicy(e, options.policy, decision.rule)),
+  );
 }
 
 /** A message when `path` is a symbolic link resolving outside every allowed root. */
@@ -42,21 +51,7 @@ async function escapingLink(path: string, roots: readonly string[] | undefined):
     if (resolvedRoots.some((root) => target === root || target.startsWith(root.endsWith('/') ? root : `${root}/`))) return undefined;
     return `${path} is a link to ${target}, outside the workspace.`;
   } catch {
-    // Missing files are reported by the verifier itself.
+    // Missing files are reported by the verifiers themselves.
     return undefined;
   }
-}
-
-function notChecked(companion: Companion, check: 'read' | 'timestamps', message: string, remedy: string): Evidence {
-  return {
-    kind: 'sigstore-bundle',
-    companion: companion.path,
-    state: 'unverifiable',
-    summary: message,
-    checks: [{ id: check, title: check === 'read' ? 'Companion file readable' : 'Trusted root available', outcome: 'failed', detail: message }],
-    failure: { check, message, remedy },
-    tlogEntries: [],
-    timestamps: [],
-    notes: [],
-  };
 }

@@ -15,6 +15,8 @@ import { readLimited, SMALL_FILE_BYTES } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
 import { trustMaterialOf, type LoadedTrustedRoot } from '../trust/trustedRoot';
 import { certificateSigner, distinguishedName } from './certificate';
+import { nextTurn } from './cpuTurns';
+import './derEncodingCache';
 import { DsseEnvelopeSignature } from './dsseSignature';
 import { DigestMessageSignature, verifiesFromDigest } from './messageSignature';
 import { EvidenceBuilder } from './evidenceBuilder';
@@ -226,6 +228,7 @@ async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: str
   // such bundles); entries that are present are still checked. The report says it is weaker.
   const keyOnly = signer.kind === 'key' && bundle.verificationMaterial.tlogEntries.length === 0 && entity.timestamps.length === 0;
   if (keyOnly) run.notes.push('No transparency-log entry or timestamp: nothing proves when this was signed, or that the signature was published.');
+  await nextTurn();
   try {
     new Verifier(trust, keyOnly ? { tlogThreshold: 0, timestampThreshold: 0 } : {}).verify(entity);
   } catch (e) {

@@ -200,7 +200,8 @@ export class VerificationCache {
     let changed = false;
     try {
       const companions = this.companionsOf(artifact);
-      const present = companions.length > 0 && (await this.options.exists(artifact));
+      // A certificate alone (F.pem without F.sig) is no evidence.
+      const present = companions.some((c) => c.kind !== 'certificate') && (await this.options.exists(artifact));
       if (!present) {
         changed = this.entries.delete(artifact);
       } else {

@@ -65,6 +65,10 @@ describe('trust policy', () => {
     assert.ok(load.ok);
     assert.ok(ruleFor(load.policy, join(dir, 'a', 'b', 'x.tar.gz')));
     assert.equal(ruleFor(load.policy, join(dir, 'a', 'x.zip')), undefined);
+    const anchored = await compile({ version: 1, rules: [{ match: ['/*.txt'], keys: ['../keys/cosign.pub'] }] });
+    assert.ok(anchored.ok);
+    assert.ok(ruleFor(anchored.policy, join(dir, 'top.txt')), 'a leading "/" anchors to the base folder');
+    assert.equal(ruleFor(anchored.policy, join(dir, 'sub', 'deep.txt')), undefined);
   });
 
   it('exact identities match whole values only; regular expressions are anchored', async () => {

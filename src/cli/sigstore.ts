@@ -1,0 +1,188 @@
+/**
+ * `sigstore verify`: the extension's checks for CI and scripts, over the same core.
+ *   sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
+ * Exit status: 0 when no result is failed (with --strict: every result is verified), 1 otherwise, 2 usage errors.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileFingerprint, isRegularFile } from '../core/artifacts/artifact';
+import { candidateCompanions, classify } from '../core/artifacts/companions';
+import type { PolicyState } from '../core/policy/evaluate';
+import { DEFAULT_POLICY_PATH, loadPolicyFile } from '../core/policy/policy';
+import { parseTrustedRoot, publicGoodTrustedRoot } from '../core/trust/trustedRoot';
+import { verifyArtifact } from '../core/verify/artifactVerifier';
+import { companionTargets } from '../core/verify/companionVerifier';
+import type { SignerInfo, VerificationResult } from '../core/verify/result';
+import type { TrustedRootChoice } from '../core/verify/trustInputs';
+import { PUBLIC_GOOD_REKOR_URL } from '../core/verify/trustInputs';
+import { VerificationCache } from '../core/verify/verificationCache';
+
+class UsageError extends Error {}
+
+const USAGE = `usage: sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
+  PATH is a file or a folder (walked like the Explorer, skipping .git and node_modules).
+  Exit status: 0 no result failed (--strict: all verified), 1 otherwise, 2 usage error.`;
+
+const SKIPPED_FOLDERS = new Set(['.git', 'node_modules']);
+
+interface Options {
+  policy?: string;
+  trustedRoot?: string;
+  rekorURL: string;
+  offline: boolean;
+  json: boolean;
+  strict: boolean;
+  paths: string[];
+}
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { rekorURL: PUBLIC_GOOD_REKOR_URL, offline: false, json: false, strict: false, paths: [] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--policy') o.policy = value();
+    else if (arg === '--trusted-root') o.trustedRoot = value();
+    else if (arg === '--rekor-url') o.rekorURL = value();
+    else if (arg === '--offline') o.offline = true;
+    else if (arg === '--json') o.json = true;
+    else if (arg === '--strict') o.strict = true;
+    else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
+    else o.paths.push(resolve(arg));
+  }
+  if (o.paths.length === 0) throw new UsageError('no PATH given');
+  return o;
+}
+
+/** Every file under the paths, as the Explorer would list them. */
+async function walk(paths: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  const visit = async (path: string): Promise<void> => {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) throw new UsageError(`${path} does not exist`);
+    if (info.isFile()) {
+      files.push(path);
+      return;
+    }
+    if (!info.isDirectory()) return;
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      if (entry.isDirectory() && SKIPPED_FOLDERS.has(entry.name)) continue;
+      if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink()) await visit(join(path, entry.name)).catch(() => undefined);
+    }
+  };
+  for (const p of paths) await visit(p);
+  return files;
+}
+
+async function policyState(path: string | undefined): Promise<PolicyState> {
+  const file = resolve(path ?? DEFAULT_POLICY_PATH);
+  if (!path && !(await isRegularFile(file))) return { kind: 'none' };
+  const load = await loadPolicyFile(file);
+  if (!load.ok) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const problems = load.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => `  line ${text.slice(0, d.offset).split('\n').length}: ${d.message}`);
+    process.stderr.write(`warning: the trust policy ${file} has errors; nothing counts as verified:\n${problems.join('\n')}\n`);
+  }
+  return { kind: 'loaded', load };
+}
+
+async function trustedRootOf(path: string | undefined): Promise<TrustedRootChoice> {
+  if (!path) return publicGoodTrustedRoot();
+  return parseTrustedRoot(await readFile(path), path);
+}
+
+function signerJSON(signer: SignerInfo | undefined): object | undefined {
+  if (!signer) return undefined;
+  if (signer.kind === 'certificate') return { kind: 'certificate', identity: signer.identity, issuer: signer.issuer };
+  if (signer.kind === 'key') return { kind: 'key', source: signer.source, hint: signer.hint || undefined };
+  return { kind: 'openpgp', fingerprint: signer.fingerprint, userIds: signer.userIds, source: signer.source };
+}
+
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith(`..${sep}`) && !isAbsolute(rel) ? rel.split(sep).join('/') : path;
+}
+
+export async function verifyCommand(args: string[]): Promise<number> {
+  const o = parseArgs(args);
+  const [policy, trustedRoot] = await Promise.all([policyState(o.policy), trustedRootOf(o.trustedRoot)]);
+  const network = { allowed: !o.offline, rekorURL: o.rekorURL };
+
+  const cache = new VerificationCache({
+    verify: (artifact, companions, signal) => verifyArtifact(artifact, companions, { policy, trustedRoot, network, signal }),
+    targetsOf: companionTargets,
+    fingerprint: fileFingerprint,
+    exists: isRegularFile,
+    onDidChange: () => undefined,
+    onError: (artifact, e) => process.stderr.write(`error: verifying ${artifact}: ${(e as Error).stack ?? e}\n`),
+  });
+  const files = await walk(o.paths);
+  const named = new Set(files);
+  for (const file of files) {
+    cache.changed(file);
+    // A file given by name whose companions sit elsewhere in the tree still finds them.
+    if (!classify(file)) for (const c of candidateCompanions(file)) if (!named.has(c.path) && (await isRegularFile(c.path))) cache.changed(c.path);
+  }
+  await cache.whenIdle();
+
+  const results = [...new Set(files.concat(cache.verifiablePaths()))]
+    .map((f) => cache.get(f))
+    .filter((r): r is VerificationResult => r !== undefined)
+    .sort((a, b) => a.artifact.localeCompare(b.artifact));
+
+  if (o.json) {
+    const doc = {
+      results: results.map((r) => ({
+        path: display(r.artifact),
+        state: r.state,
+        summary: r.summary,
+        evidence: r.evidence.map((e) => ({
+          kind: e.kind,
+          companion: display(e.companion),
+          ...(e.line ? { line: e.line } : {}),
+          state: e.state,
+          reason: e.summary,
+          ...(e.failure ? { check: e.failure.check, remedy: e.failure.remedy } : {}),
+          ...(e.rule ? { rule: e.rule } : {}),
+        })),
+        signer: signerJSON(r.evidence.find((e) => e.state === r.state)?.signer),
+      })),
+    };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    for (const r of results) process.stdout.write(`${r.state.padEnd(12)} ${display(r.artifact)}: ${r.summary}\n`);
+    const counts = new Map<string, number>();
+    for (const r of results) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+    process.stdout.write(`${results.length} file(s) with evidence: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}\n`);
+  }
+  const failed = results.some((r) => r.state === 'failed') || (o.strict && results.some((r) => r.state !== 'verified'));
+  return failed ? 1 : 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'verify') return await verifyCommand(rest);
+    if (command === '--help' || command === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    throw new UsageError(command ? `unknown command ${command}` : 'no command given');
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

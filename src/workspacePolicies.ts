@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import * as vscode from 'vscode';
+import type { PolicyDiagnostic, PolicyState } from './core/api';
+import { isRegularFile } from './core/artifacts/artifact';
+import { loadCore } from './coreLoader';
+
+export const POLICY_SETTING = 'sigstore.policy';
+const DEFAULT_POLICY = '.sigstore/policy.json';
+
+/**
+ * The trust policy of each workspace folder: loaded, watched, and its problems shown in
+ * the Problems panel. In an untrusted workspace the policy is ignored (it could vouch
+ * for the workspace's own forged signatures).
+ */
+export class WorkspacePolicies implements vscode.Disposable {
+  private readonly states = new Map<string, PolicyState>();
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection('sigstore-policy');
+  private watchers: vscode.Disposable[] = [];
+
+  constructor(private readonly onDidChange: () => void) {}
+
+  /** The path of a folder's policy file, from the settings. */
+  static pathFor(folder: vscode.WorkspaceFolder): string {
+    const configured = vscode.workspace.getConfiguration('sigstore', folder.uri).get<string>('policy')?.trim() || DEFAULT_POLICY;
+    return isAbsolute(configured) ? configured : join(folder.uri.fsPath, configured);
+  }
+
+  /** The policy that applies to a file: its workspace folder's. */
+  policyFor(path: string): PolicyState {
+    let best: { folder: string; state: PolicyState } | undefined;
+    for (const [folder, state] of this.states) {
+      const rel = relative(folder, path);
+      if (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) && (!best || folder.length > best.folder.length)) best = { folder, state };
+    }
+    return best?.state ?? { kind: 'none' };
+  }
+
+  /** Reloads every folder's policy, re-watches the files, and notifies once. */
+  async reload(): Promise<void> {
+    for (const w of this.watchers) w.dispose();
+    this.watchers = [];
+    this.states.clear();
+    this.diagnostics.clear();
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const path = WorkspacePolicies.pathFor(folder);
+      this.watch(path);
+      this.states.set(folder.uri.fsPath, await this.load(path));
+    }
+    this.onDidChange();
+  }
+
+  private async load(path: string): Promise<PolicyState> {
+    if (!(await isRegularFile(path))) return { kind: 'none' };
+    if (!vscode.workspace.isTrusted) return { kind: 'ignored', reason: 'the workspace is not trusted, so its trust policy is not applied' };
+    const load = await loadCore().loadPolicyFile(path);
+    if (load.diagnostics.length) {
+      const text = await readFile(path, 'utf8').catch(() => '');
+      this.diagnostics.set(vscode.Uri.file(path), load.diagnostics.map((d) => toDiagnostic(d, text)));
+    }
+    return { kind: 'loaded', load };
+  }
+
+  private watch(path: string): void {
+    const slash = path.lastIndexOf(sep);
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.slice(0, slash)), path.slice(slash + 1)));
+    const reload = () => void this.reload();
+    this.watchers.push(watcher, watcher.onDidChange(reload), watcher.onDidCreate(reload), watcher.onDidDelete(reload));
+  }
+
+  dispose(): void {
+    for (const w of this.watchers) w.dispose();
+    this.diagnostics.dispose();
+  }
+}
+
+function toDiagnostic(d: PolicyDiagnostic, text: string): vscode.Diagnostic {
+  const range = new vscode.Range(positionAt(text, d.offset), positionAt(text, d.offset + d.length));
+  const diagnostic = new vscode.Diagnostic(range, d.message, d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+  diagnostic.source = 'Sigstore trust policy';
+  return diagnostic;
+}
+
+function positionAt(text: string, offset: number): vscode.Position {
+  const before = text.slice(0, Math.min(offset, text.length));
+  const line = before.split('\n').length - 1;
+  return new vscode.Position(line, before.length - (before.lastIndexOf('\n') + 1));
+}
