@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `npm test` runs, in order. Installs what it needs (idempotently), then:
-# build, type check, lint, unit tests, conformance vectors, VS Code suites, packaging.
+# build, type check, lint, unit tests, conformance vectors, cosign interop, VS Code suites, packaging.
 # Ends with one line "tests: N passed, N failed" over every suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,11 +33,17 @@ step typecheck npx --no-install tsc --noEmit -p .
 step lint npx --no-install eslint src test bench scripts
 step unit npx --no-install mocha
 step conformance npx --no-install mocha --config .mocharc.conformance.json
+step integration npx --no-install mocha --config .mocharc.integration.json
 step vscode node scripts/run-vscode-tests.mjs
 step package npx --no-install vsce package --no-dependencies --out dist/sigstore-vscode.vsix
 
-passed=$(( $(mocha_count unit passing) + $(mocha_count conformance passing) + $(vscode_count passed) ))
-failed=$(( $(mocha_count unit failing) + $(mocha_count conformance failing) + $(vscode_count failed) ))
+suites="unit conformance integration"
+passed=$(vscode_count passed)
+failed=$(vscode_count failed)
+for s in $suites; do
+  passed=$((passed + $(mocha_count "$s" passing)))
+  failed=$((failed + $(mocha_count "$s" failing)))
+done
 # A step that failed without failing a test (type check, lint, packaging) still fails the run.
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo
