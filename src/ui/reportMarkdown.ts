@@ -10,6 +10,16 @@ export const STATE_LABELS: Record<VerificationState, string> = {
   unverifiable: 'Cannot be checked',
 };
 
+/** What each kind of companion is called in the report. */
+export const KIND_LABELS: Record<Evidence['kind'], string> = {
+  'sigstore-bundle': 'Sigstore bundle',
+  'cosign-signature': 'cosign signature',
+  'cosign-legacy-bundle': 'cosign bundle (legacy format)',
+  'intoto-attestation': 'in-toto attestation',
+  checksum: 'Checksum',
+  'openpgp-signature': 'OpenPGP signature',
+};
+
 const OUTCOME_ICONS: Record<Check['outcome'], string> = { passed: '✓', failed: '✗', 'not-checked': '–' };
 
 /** Renders a verification result as a Markdown report (everything from the evidence is escaped). */
@@ -33,8 +43,9 @@ export function renderReport(result: VerificationResult): string {
 
 function renderEvidence(e: Evidence, n: number, total: number): string[] {
   const lines: string[] = [];
-  lines.push(`## ${total > 1 ? `${n}. ` : ''}Sigstore bundle ${code(basename(e.companion))}`, '');
+  lines.push(`## ${total > 1 ? `${n}. ` : ''}${KIND_LABELS[e.kind]} ${code(basename(e.companion))}${e.line ? `, line ${e.line}` : ''}`, '');
   lines.push(`**${STATE_LABELS[e.state]}** (\`${e.state}\`): ${text(e.summary)}`, '');
+  if (e.rule) lines.push(`Trust policy: ${text(e.rule)}`, '');
   if (e.failure) {
     lines.push('### What failed', '');
     lines.push(`- Check: **${text(e.checks.find((c) => c.id === e.failure!.check)?.title ?? e.failure.check)}** (\`${e.failure.check}\`)`);
