@@ -14,7 +14,7 @@ import type { Artifact, DigestAlgorithm } from '../artifacts/artifact';
 import { readLimited, SMALL_FILE_BYTES } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
 import { trustMaterialOf, type LoadedTrustedRoot } from '../trust/trustedRoot';
-import { certificateSigner, distinguishedName } from './certificate';
+import { certificateDerProblem, certificateSigner, distinguishedName } from './certificate';
 import { nextTurn } from './cpuTurns';
 import './derEncodingCache';
 import { DsseEnvelopeSignature } from './dsseSignature';
@@ -156,8 +156,13 @@ async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: str
   if (material.$case === 'publicKey') {
     signer = { kind: 'key', hint: material.publicKey.hint };
   } else {
-    const raw = material.$case === 'certificate' ? material.certificate.rawBytes : material.x509CertificateChain.certificates[0]?.rawBytes;
+    const certificates = material.$case === 'certificate' ? [material.certificate] : material.x509CertificateChain.certificates;
+    const raw = certificates[0]?.rawBytes;
     if (!raw) return fail(run, 'schema', 'failed', 'The bundle has no signing certificate.');
+    for (const c of certificates) {
+      const problem = certificateDerProblem(Buffer.from(c.rawBytes));
+      if (problem) return fail(run, 'certificate', 'failed', `The bundle's certificate is malformed: ${problem}.`);
+    }
     signer = certificateSigner(X509Certificate.parse(Buffer.from(raw)));
   }
   run.signer = signer;

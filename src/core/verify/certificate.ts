@@ -1,4 +1,5 @@
 import { ASN1Obj, type X509Certificate } from '@sigstore/core';
+import { X509Certificate as StrictX509 } from 'node:crypto';
 import type { CertificateExtension, SignerInfo } from './result';
 
 // Fulcio's OIDs under 1.3.6.1.4.1.57264.1: https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md
@@ -95,4 +96,33 @@ export function distinguishedName(der: Buffer): string {
     return '(unreadable name)';
   }
   return parts.join(', ') || '(empty name)';
+}
+
+/**
+ * Why a certificate's DER is not what a strict X.509 parser takes, or undefined. The
+ * parser @sigstore/core uses ignores the tags of the outer signature algorithm and value,
+ * the BIT STRING's unused-bits byte and trailing bytes, none of which the CA's signature
+ * covers: such a changed certificate would still verify (cosign, with Go's strict parser,
+ * rejects it). OpenSSL must accept it, its structure must be exactly
+ * SEQUENCE { TBSCertificate, AlgorithmIdentifier, BIT STRING with no unused bits }, and
+ * the algorithm inside and outside the signed part must be the same.
+ */
+export function certificateDerProblem(der: Buffer): string | undefined {
+  try {
+    new StrictX509(der);
+    const root = ASN1Obj.parseBuffer(der as Buffer<ArrayBuffer>);
+    if (!root.toDER().equals(der)) return 'the certificate is not in canonical DER (or has bytes after its end)';
+    const [tbs, outerAlgorithm, signature, ...extra] = root.subs;
+    const sequence = (o: ASN1Obj | undefined) => o !== undefined && o.tag.isUniversal() && o.tag.constructed && o.tag.number === 0x10;
+    if (der[0] !== 0x30 || !sequence(tbs) || !sequence(outerAlgorithm) || extra.length > 0) return 'the certificate is not an X.509 structure';
+    if (!signature?.tag.isBitString() || signature.tag.constructed || signature.value[0] !== 0) return "the certificate's signature is not a plain BIT STRING";
+    // TBSCertificate: [0] version (optional), serialNumber, signature AlgorithmIdentifier, …
+    const innerAlgorithm = tbs!.subs[tbs!.subs[0]?.tag.isContextSpecific(0) ? 2 : 1];
+    if (!innerAlgorithm || !outerAlgorithm!.toDER().equals(innerAlgorithm.toDER())) {
+      return "the certificate's signature algorithm differs from the one it signs";
+    }
+    return undefined;
+  } catch {
+    return 'the certificate is not valid DER';
+  }
 }

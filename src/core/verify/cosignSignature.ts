@@ -12,9 +12,9 @@ import type { Artifact, DigestAlgorithm } from '../artifacts/artifact';
 import { readLimited, SMALL_FILE_BYTES } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
 import { verifyBundleObject } from './bundleVerifier';
-import { certificateSigner } from './certificate';
+import { certificateDerProblem, certificateSigner } from './certificate';
 import { EvidenceBuilder } from './evidenceBuilder';
-import { certificateDerProblem, decodeBase64, joinEvidence, LegacyBundleError, pemOf, tlogEntryFromRekor, type RekorBody } from './legacyBundle';
+import { decodeBase64, joinEvidence, LegacyBundleError, pemOf, tlogEntryFromRekor, type RekorBody } from './legacyBundle';
 import { DigestMessageSignature, verifiesFromDigest } from './messageSignature';
 import type { CheckId, Evidence } from './result';
 import type { TrustInputs } from './trustInputs';
@@ -151,7 +151,12 @@ async function verifyKeyless(
   run.pass('parse', `${parsed}; certificate: ${certPath}`);
 
   // Checked locally first: a signature that does not match its certificate is bad whatever the log says.
-  const key = createPublicKey({ key: certificate.publicKey, format: 'der', type: 'spki' });
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: certificate.publicKey, format: 'der', type: 'spki' });
+  } catch (e) {
+    return run.stop('parse', 'failed', `${certPath}: the certificate's public key cannot be read (${messageOf(e)}).`, REMEDY.certificateParse);
+  }
   const matches = await signatureMatches(signature, key, artifact);
   if (matches === false) return run.stop('signature', 'failed', 'The signature does not match the key in its certificate.', REMEDY.certKey);
   if (matches !== true) return run.stop('signature', 'unverifiable', `The signature could not be checked: ${matches}.`, 'Verify the file itself rather than its digest.');

@@ -8,14 +8,13 @@
  * `cert` and `rekorBundle` are optional: `--key … --tlog-upload=false` writes only the signature.
  */
 import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
-import { ASN1Obj } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { X509Certificate as StrictX509 } from 'node:crypto';
 import type { Artifact } from '../artifacts/artifact';
 import { readLimited } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
 import type { LoadedTrustedRoot } from '../trust/trustedRoot';
 import { MAX_COMPANION_BYTES, verifyBundleObject } from './bundleVerifier';
+import { certificateDerProblem } from './certificate';
 import { EvidenceBuilder } from './evidenceBuilder';
 import type { Check, CheckId, Evidence } from './result';
 import type { TrustInputs } from './trustInputs';
@@ -309,30 +308,6 @@ export function pemOf(text: string, what: string): PemBlock[] {
   }
   if (blocks.length === 0) throw new LegacyBundleError(`${what} is neither PEM nor base64 of PEM.`);
   return blocks;
-}
-
-/**
- * Why a certificate's DER is not one strict X.509 parser would take, or undefined. The parser
- * the verifier uses ignores the tags of the outer signature algorithm and signature value and
- * the BIT STRING's unused-bits byte, none of which the CA's signature covers: a changed byte
- * there would still verify (cosign, with Go's strict parser, rejects it). OpenSSL checks the
- * encoding; the algorithm inside and outside the signed part must also be the same.
- */
-export function certificateDerProblem(der: Buffer): string | undefined {
-  try {
-    new StrictX509(der);
-    const root = ASN1Obj.parseBuffer(der as Buffer<ArrayBuffer>);
-    if (root.toDER().length !== der.length) return 'the certificate has bytes after its end';
-    const [tbs, outerAlgorithm] = root.subs;
-    // TBSCertificate: [0] version (optional), serialNumber, signature AlgorithmIdentifier, …
-    const innerAlgorithm = tbs?.subs[tbs.subs[0]?.tag.isContextSpecific(0) ? 2 : 1];
-    if (!outerAlgorithm || !innerAlgorithm || !outerAlgorithm.toDER().equals(innerAlgorithm.toDER())) {
-      return 'the certificate\'s signature algorithm differs from the one it signs';
-    }
-    return undefined;
-  } catch {
-    return 'the certificate is not valid DER';
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
