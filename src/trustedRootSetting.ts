@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readLimited } from './core/artifacts/artifact';
 import * as vscode from 'vscode';
 import type { TrustedRootChoice, TrustInputs } from './core/verify/trustInputs';
 import { loadCore } from './coreLoader';
@@ -8,6 +8,7 @@ import { loadCore } from './coreLoader';
 export const TRUSTED_ROOT_SETTING = 'sigstore.trustedRoot';
 export const NETWORK_SETTINGS = ['sigstore.network.enabled', 'sigstore.rekorURL'];
 const PUBLIC_GOOD_REKOR = 'https://rekor.sigstore.dev';
+const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024;
 
 /** The configured trusted_root.json path, resolved; undefined for the embedded public-good root. */
 export function configuredTrustedRootPath(): string | undefined {
@@ -24,10 +25,10 @@ export async function loadTrustedRoot(): Promise<TrustedRootChoice> {
   const core = loadCore();
   try {
     if (!path) return core.publicGoodTrustedRoot();
-    return core.parseTrustedRoot(await readFile(path), path);
+    return core.parseTrustedRoot(await readLimited(path, MAX_TRUSTED_ROOT_BYTES), path);
   } catch (e) {
     const remedy = (e as { remedy?: string }).remedy ?? 'Fix or clear the "sigstore.trustedRoot" setting (empty means the Sigstore public-good root).';
-    const message = (e as { code?: string }).code === 'ENOENT' ? `The trusted root ${path} does not exist.` : (e as Error).message;
+    const message = (e as { code?: string }).code === 'NOT_FOUND' ? `The trusted root ${path} does not exist.` : (e as Error).message;
     return { error: message, remedy };
   }
 }

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { PolicyDiagnostic, PolicyState } from './core/api';
-import { isRegularFile } from './core/artifacts/artifact';
+import { isRegularFile, readLimited } from './core/artifacts/artifact';
 import { loadCore } from './coreLoader';
 
 export const POLICY_SETTING = 'sigstore.policy';
@@ -55,7 +54,7 @@ export class WorkspacePolicies implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) return { kind: 'ignored', reason: 'the workspace is not trusted, so its trust policy is not applied' };
     const load = await loadCore().loadPolicyFile(path);
     if (load.diagnostics.length) {
-      const text = await readFile(path, 'utf8').catch(() => '');
+      const text = await readLimited(path, 1024 * 1024).then((b) => b.toString('utf8'), () => '');
       this.diagnostics.set(vscode.Uri.file(path), load.diagnostics.map((d) => toDiagnostic(d, text)));
     }
     return { kind: 'loaded', load };

@@ -3,9 +3,9 @@
  *   sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
  * Exit status: 0 when no result is failed (with --strict: every result is verified), 1 otherwise, 2 usage errors.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileFingerprint, isRegularFile } from '../core/artifacts/artifact';
+import { fileFingerprint, isRegularFile, readLimited } from '../core/artifacts/artifact';
 import { candidateCompanions, classify } from '../core/artifacts/companions';
 import type { PolicyState } from '../core/policy/evaluate';
 import { DEFAULT_POLICY_PATH, loadPolicyFile } from '../core/policy/policy';
@@ -82,7 +82,7 @@ async function policyState(path: string | undefined): Promise<PolicyState> {
   if (!path && !(await isRegularFile(file))) return { kind: 'none' };
   const load = await loadPolicyFile(file);
   if (!load.ok) {
-    const text = await readFile(file, 'utf8').catch(() => '');
+    const text = await readLimited(file, 1024 * 1024).then((b) => b.toString('utf8'), () => '');
     const problems = load.diagnostics
       .filter((d) => d.severity === 'error')
       .map((d) => `  line ${text.slice(0, d.offset).split('\n').length}: ${d.message}`);
@@ -93,7 +93,7 @@ async function policyState(path: string | undefined): Promise<PolicyState> {
 
 async function trustedRootOf(path: string | undefined): Promise<TrustedRootChoice> {
   if (!path) return publicGoodTrustedRoot();
-  return parseTrustedRoot(await readFile(path), path);
+  return parseTrustedRoot(await readLimited(path, 4 * 1024 * 1024), path);
 }
 
 function signerJSON(signer: SignerInfo | undefined): object | undefined {

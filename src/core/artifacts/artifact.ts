@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { ArtifactReadError } from '../errors';
 
@@ -104,7 +104,8 @@ export async function hashFile(path: string, algorithm: DigestAlgorithm, signal?
 export async function readLimited(path: string, limit: number): Promise<Buffer> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    // Non-blocking: opening a FIFO would otherwise wait forever; it is refused just below.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const info = await handle.stat();
     if (!info.isFile()) {
       throw new ArtifactReadError('NOT_A_FILE', `${path} is not a regular file.`, 'Companions must be regular files.');

@@ -7,11 +7,10 @@
  *     "trustedRoot": "<path>"}]}
  */
 import { createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import picomatch from 'picomatch';
-import { formatBytes } from '../artifacts/artifact';
+import { readLimited } from '../artifacts/artifact';
 import { parseTrustedRoot, type LoadedTrustedRoot } from '../trust/trustedRoot';
 import { FULCIO_EXTENSIONS, FULCIO_OID_PREFIX } from '../verify/certificate';
 import { openPgpKeyText } from '../verify/openpgpSignature';
@@ -20,6 +19,7 @@ import type { NamedOpenPgpKeys, NamedPublicKey } from '../verify/trustInputs';
 export const DEFAULT_POLICY_PATH = '.sigstore/policy.json';
 const MAX_POLICY_BYTES = 1024 * 1024;
 const MAX_KEY_FILE_BYTES = 10 * 1024 * 1024;
+const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024;
 
 export interface PolicyDiagnostic {
   readonly message: string;
@@ -78,9 +78,7 @@ export function policyBase(policyPath: string): string {
 export async function loadPolicyFile(path: string): Promise<PolicyLoad> {
   let text: string;
   try {
-    const bytes = await readFile(path);
-    if (bytes.length > MAX_POLICY_BYTES) return broken(path, `The trust policy is ${formatBytes(bytes.length)}; at most 1 MiB is accepted.`);
-    text = bytes.toString('utf8');
+    text = (await readLimited(path, MAX_POLICY_BYTES)).toString('utf8');
   } catch (e) {
     return broken(path, `The trust policy ${path} cannot be read: ${(e as Error).message}`);
   }
@@ -163,7 +161,9 @@ class Checker {
     if (nameNode && nameNode.type !== 'string') this.error(nameNode, '"name" must be a string.');
     const label = `rule ${index + 1}${typeof nameNode?.value === 'string' ? ` (${nameNode.value})` : ''}`;
 
-    const match = this.strings(findNodeAtLocation(node, ['match']), `"match" of ${label}`, true);
+    const matchNode = findNodeAtLocation(node, ['match']);
+    const match = this.strings(matchNode, `"match" of ${label}`, true);
+    const matchers = match ? this.globs(matchNode!) : [];
     const images = findNodeAtLocation(node, ['images']);
     if (images) this.strings(images, `"images" of ${label}`, false);
     if (!findNodeAtLocation(node, ['match']) && !images) this.error(node, `${label} needs "match": an array of globs of the files it covers.`);
@@ -180,7 +180,6 @@ class Checker {
     if (!trusts) {
       this.diagnostics.push(at(node, `${label} trusts nobody: add "identities", "keys" or "openpgpKeys".`, 'warning'));
     }
-    const matchers = (match ?? []).map(globMatcher);
     return {
       index,
       label,
@@ -198,6 +197,20 @@ class Checker {
       return this.error(node, `${what} must be an array of non-empty strings.`);
     }
     return (node.children ?? []).map((c) => c.value as string);
+  }
+
+  /** Each glob compiled, or a diagnostic on the one that cannot be. */
+  private globs(node: Node): Array<(rel: string) => boolean> {
+    const out: Array<(rel: string) => boolean> = [];
+    for (const child of node.children ?? []) {
+      const glob = child.value as string;
+      try {
+        out.push(globMatcher(glob));
+      } catch (e) {
+        this.error(child, `${JSON.stringify(glob)} is not a usable glob: ${(e as Error).message}.`);
+      }
+    }
+    return out;
   }
 
   private async identities(node: Node | undefined, label: string): Promise<IdentityMatcher[] | undefined> {
@@ -314,11 +327,10 @@ class Checker {
 
   private async readKeyBytes(path: string, node: Node): Promise<Buffer | undefined> {
     try {
-      const bytes = await readFile(path);
-      if (bytes.length > MAX_KEY_FILE_BYTES) return this.error(node, `${path} is larger than 10 MiB: not a key file.`);
-      return bytes;
+      return await readLimited(path, MAX_KEY_FILE_BYTES);
     } catch (e) {
-      return this.error(node, `${path} cannot be read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`);
+      const code = (e as { code?: string }).code;
+      return this.error(node, `${path} cannot be read: ${code === 'NOT_FOUND' ? 'no such file' : (e as Error).message.replace(/\.$/, '')}.`);
     }
   }
 
@@ -326,7 +338,7 @@ class Checker {
     const path = this.resolve(node.value as string);
     let pending = this.roots.get(path);
     if (!pending) {
-      pending = readFile(path).then(
+      pending = readLimited(path, MAX_TRUSTED_ROOT_BYTES).then(
         (bytes) => parseTrustedRoot(bytes, path),
         (e: Error) => {
           throw new Error(`${path} cannot be read: ${e.message}`);
@@ -349,5 +361,6 @@ class Checker {
 function globMatcher(glob: string): (rel: string) => boolean {
   const anchored = glob.startsWith('/') || glob.startsWith('./');
   const pattern = glob.replace(/^\.?\//, '');
+  if (!pattern) throw new Error('it names no files');
   return picomatch(pattern, { dot: true, matchBase: !anchored && !pattern.includes('/') });
 }

@@ -106,7 +106,8 @@ function parseLine(line: string, lineNo: number, hint: ChecksumAlgorithm | undef
   }
   // GNU coreutils: a leading backslash means the name has \\ and \n escapes.
   const escaped = line.startsWith('\\');
-  const gnu = /^(\S+)(?:[ \t](.*))?$/.exec(escaped ? line.slice(1) : line)!;
+  const gnu = /^(\S+)(?:[ \t]([\s\S]*))?$/.exec(escaped ? line.slice(1) : line);
+  if (!gnu) throw new ChecksumFormatError(lineNo, `Line ${lineNo} is not "digest  name": ${JSON.stringify(line.slice(0, 60))}.`);
   let name = gnu[2];
   // `hex  name` (text mode) and `hex *name` (binary mode) put a mode character after the
   // separating space; plain `hex name` has none.
