@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything `npm test` runs, in order. Installs what it needs (idempotently), then:
-# build, type check, lint, unit tests, conformance vectors, cosign interop, VS Code suites, packaging.
+# build, type check, lint, unit tests, conformance vectors, cosign interop, property tests,
+# VS Code suites, packaging.
 # Ends with one line "tests: N passed, N failed" over every suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,10 +35,11 @@ step lint npx --no-install eslint src test bench scripts
 step unit npx --no-install mocha
 step conformance npx --no-install mocha --config .mocharc.conformance.json
 step integration npx --no-install mocha --config .mocharc.integration.json
+step property npx --no-install mocha --config .mocharc.property.json
 step vscode node scripts/run-vscode-tests.mjs
 step package npx --no-install vsce package --no-dependencies --out dist/sigstore-vscode.vsix
 
-suites="unit conformance integration"
+suites="unit conformance integration property"
 passed=$(vscode_count passed)
 failed=$(vscode_count failed)
 for s in $suites; do

@@ -2,6 +2,7 @@
 // exception, never a hang), diagnostics point inside the text, and a policy with errors
 // never lets applyPolicy call anything `verified`.
 import { strict as assert } from 'node:assert';
+import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { compilePolicy, ruleFor, type PolicyLoad, type PolicyRule } from '../../
 import { FULCIO_OID_PREFIX } from '../../src/core/verify/certificate';
 import type { Evidence, SignerInfo } from '../../src/core/verify/result';
 import { startSigstoreInstance } from '../support/sigstore-instance';
-import { applyJsonOp, bounded, byteOps, checkKind, jsonOp, mutateBytes, serialize, sometimes, toTree, type J } from './support';
+import { applyJsonOp, bounded, byteOps, CALL_LIMIT_MS, checkKind, jsonOp, mutateBytes, serialize, sometimes, toTree, type J } from './support';
 
 type OpenPgp = typeof import('openpgp', { with: { 'resolution-mode': 'import' } });
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -161,6 +162,46 @@ describe('property: trust policies under mutation', function () {
     }
     if (load.ok) assert.ok(!load.diagnostics.some((d) => d.severity === 'error'), 'a loaded policy with error diagnostics');
     else assert.ok(load.diagnostics.some((d) => d.severity === 'error'), 'a policy refused without an error diagnostic');
+  }
+
+  // Not random: a path naming a FIFO or a character device (a mutation the property cannot
+  // try in-process: a blocked open() holds a libuv thread for good). Each case runs in a
+  // child process that is killed when it overruns, so a hang fails the test, not the suite.
+  it(`compilePolicy returns within ${CALL_LIMIT_MS / 1000} s, with an error, when a key or root path names a FIFO or /dev/zero`, async function () {
+    this.timeout(60_000);
+    const cases = (['keys', 'openpgpKeys', 'trustedRoot'] as const).flatMap((field) => {
+      const fifo = join(dir, `${field}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      return [fifo, '/dev/zero'].map((special) => ({ field, special }));
+    });
+    const results = await Promise.all(cases.map(({ field, special }) => compileInChild(field, special)));
+    const problems = results.flatMap((r) =>
+      !r.finished ? [`"${r.field}": "${r.special}" did not finish within ${CALL_LIMIT_MS} ms`] : r.threw ? [`"${r.field}": "${r.special}" threw ${r.threw}`] : r.ok ? [`"${r.field}": "${r.special}" was accepted`] : [],
+    );
+    assert.equal(problems.length, 0, problems.join('\n'));
+  });
+
+  async function compileInChild(field: 'keys' | 'openpgpKeys' | 'trustedRoot', special: string) {
+    const rule = { match: ['**'], [field]: field === 'trustedRoot' ? special : [special], ...(field === 'trustedRoot' ? { keys: ['../keys/cosign.pub'] } : {}) };
+    const text = JSON.stringify({ version: 1, rules: [rule] });
+    // The child times the call itself (its own start-up is not the verifier's time) and exits at once.
+    const script = `
+      const { compilePolicy } = require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'core', 'policy', 'policy.ts'))});
+      const timer = setTimeout(() => { process.stdout.write(JSON.stringify({ finished: false })); process.exit(0); }, ${CALL_LIMIT_MS});
+      compilePolicy(${JSON.stringify(policyPath)}, ${JSON.stringify(text)}).then(
+        (load) => { clearTimeout(timer); process.stdout.write(JSON.stringify({ finished: true, ok: load.ok })); process.exit(0); },
+        (e) => { clearTimeout(timer); process.stdout.write(JSON.stringify({ finished: true, threw: String(e) })); process.exit(0); });`;
+    const stdout = await new Promise<string>((resolve) => {
+      // The kill is the last resort: a child whose event loop is stuck cannot run its own timer.
+      execFile(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '..', '..'), timeout: CALL_LIMIT_MS + 5_000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 }, (_error, out) => resolve(String(out)));
+    });
+    let parsed: { finished?: boolean; ok?: boolean; threw?: string } = {};
+    try {
+      parsed = JSON.parse(stdout) as typeof parsed;
+    } catch {
+      // Killed, or crashed (out of memory): it did not finish.
+    }
+    return { field, special, finished: parsed.finished === true, ok: parsed.ok, threw: parsed.threw };
   }
 
   it('compilePolicy never throws or hangs; a policy with errors never lets applyPolicy verify', async () => {

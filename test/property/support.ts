@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import type { Artifact, DigestAlgorithm } from '../../src/core/artifacts/artifact';
@@ -88,7 +88,10 @@ export async function checkKind<T>(
     const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
     const saved = saveCounterexample(kind, failing);
     console.error(`\n[property ${kind}] FAILED. ${replay}${saved}`);
-    throw new Error(`${fc.defaultReportMessage(details) ?? 'property failed'}\nError: ${error}\n${replay}${saved}`);
+    // Paths relative to the repository, as mocha prints stacks: then it prints the report once.
+    const report = `${fc.defaultReportMessage(details) ?? 'property failed'}\nError: ${error}\n${replay}${saved}`.split(`${process.cwd()}${sep}`).join('');
+    // The report holds everything (the verifier's own stack included); a second stack only repeats it.
+    throw Object.assign(new Error(report), { stack: report });
   }
 }
 
