@@ -140,6 +140,19 @@ describe('Sigstore extension', () => {
       assert.match(await reportFor(uriOf('malformed.txt')), /not valid JSON/);
     });
 
+    it('reports other kinds of evidence with their signer and the policy rule', async () => {
+      const docs = manifest().files.find((f) => f.path === 'docs.txt')!;
+      const result = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify', uriOf('docs.txt'));
+      assert.equal(result?.state, 'verified');
+      const report = await reportFor(uriOf('docs.txt'));
+      assert.match(report, /## OpenPGP signature `docs\.txt\.asc`/);
+      assert.ok(report.includes(`OpenPGP key \`${docs.signer}\``), report);
+      assert.match(report, /Trust policy: rule 1 \\\(this project\\\)/);
+      const sums = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify', uriOf('dist/one.bin'));
+      assert.equal(sums?.state, 'integrity');
+      assert.match(await reportFor(uriOf('dist/one.bin')), /a checksum says nothing about who made the file/);
+    });
+
     it('verifies the file a companion belongs to when run on the companion', async () => {
       const result = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify', uriOf('hello.txt.sigstore.json'));
       assert.equal(result?.artifact, uriOf('hello.txt').fsPath);
