@@ -23,7 +23,7 @@ await installExtension(VSIX, { extensionsDir, userDataDir });
 const server = await startCodeServer({ workspace, extensionsDir, userDataDir });
 const browser = await launchBrowser();
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
   const row = (name) => page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
   await row('hello.txt').waitFor({ timeout: 60_000 });

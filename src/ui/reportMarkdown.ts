@@ -30,13 +30,13 @@ export function renderReport(result: VerificationResult): string {
   lines.push(`- File: ${code(result.artifact)}`);
   lines.push(`- Checked: ${result.checkedAt.toISOString()}`);
   lines.push(`- Evidence found: ${result.evidence.length}`, '');
-  if (result.state === 'verified') {
-    lines.push(
-      '> "Verified" means the signature is cryptographically valid against the trusted root and was logged or timestamped. ' +
-        'It does not yet mean the signer is one you trust: check the identity below.',
-      '',
-    );
-  }
+  const notes: Partial<Record<VerificationResult['state'], string>> = {
+    verified: '> "Verified": the signature is valid against the trusted root, and the trust policy names its signer for this file.',
+    untrusted: '> The signature is valid, but no trust-policy rule names its signer for this file: check the identity below before you trust it.',
+    integrity: '> A checksum only shows the file is the one the checksum was made for. Whoever could change the file could change the checksum too.',
+  };
+  const note = notes[result.state];
+  if (note) lines.push(note, '');
   result.evidence.forEach((evidence, i) => lines.push(...renderEvidence(evidence, i + 1, result.evidence.length)));
   return lines.join('\n');
 }
