@@ -25,7 +25,7 @@ export async function verifyCommand(services: ExtensionServices, target?: vscode
   for (const companion of candidateCompanions(artifact)) {
     if (await isRegularFile(companion.path)) services.cache.changed(companion.path);
   }
-  await services.cache.whenIdle();
+  await services.cache.settled();
   if (!services.cache.companionsOf(artifact).some((c) => c.kind !== 'certificate')) {
     const name = vscode.workspace.asRelativePath(artifact);
     void vscode.window.showInformationMessage(

@@ -38,7 +38,9 @@ export class VerificationCache {
   private readonly companions = new Map<string, Map<string, Companion>>();
   /** Content-defined companion → the artifacts it currently names. */
   private readonly targets = new Map<string, Set<string>>();
-  private readonly queue = new Set<string>();
+  private queue = new Set<string>();
+  /** Callers of verifyNow waiting for one artifact. */
+  private readonly waiters = new Map<string, Array<() => void>>();
   private readonly running = new Map<string, AbortController>();
   private readonly dirty = new Set<string>();
   private intake: Promise<void> = Promise.resolve();
@@ -117,13 +119,24 @@ export class VerificationCache {
     for (const artifact of this.companions.keys()) this.schedule(artifact);
   }
 
-  /** Verify one artifact now, ignoring any cached result, and wait for it. */
+  /** Verify one artifact ahead of the queue, ignoring any cached result, and wait for it alone. */
   async verifyNow(artifact: string): Promise<VerificationResult | undefined> {
     await this.intake;
     this.entries.delete(artifact);
+    const done = new Promise<void>((resolve) => {
+      const list = this.waiters.get(artifact) ?? [];
+      list.push(resolve);
+      this.waiters.set(artifact, list);
+    });
+    if (!this.running.has(artifact)) this.queue = new Set([artifact, ...this.queue]);
     this.schedule(artifact);
-    await this.whenIdle();
+    await done;
     return this.get(artifact);
+  }
+
+  /** Resolves when every companion seen so far has been read and linked (not verified). */
+  async settled(): Promise<void> {
+    await this.intake;
   }
 
   /** Resolves when nothing is queued, running or being read. */
@@ -136,7 +149,14 @@ export class VerificationCache {
     this.disposed = true;
     for (const controller of this.running.values()) controller.abort();
     this.queue.clear();
+    for (const artifact of [...this.waiters.keys()]) this.release(artifact);
     this.notifyIdle();
+  }
+
+  private release(artifact: string): void {
+    const list = this.waiters.get(artifact);
+    this.waiters.delete(artifact);
+    for (const resolve of list ?? []) resolve();
   }
 
   private link(artifact: string, companion: Companion): void {
@@ -222,6 +242,7 @@ export class VerificationCache {
       this.running.delete(artifact);
       if (changed) this.options.onDidChange([artifact]);
       if (this.dirty.delete(artifact)) this.queue.add(artifact);
+      else if (!this.queue.has(artifact)) this.release(artifact);
       this.pump();
     }
   }

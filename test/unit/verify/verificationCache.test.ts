@@ -167,3 +167,27 @@ describe('verification cache: content companions and fingerprints', () => {
     assert.equal(calls, 3, 'the trust changed');
   });
 });
+
+describe('verification cache: Verify on one file', () => {
+  it('jumps the queue and waits for that file alone', async () => {
+    const h = harness(new Set(['/w/a', '/w/b', '/w/c', '/w/d', '/w/urgent']));
+    for (const f of ['/w/a', '/w/b', '/w/c', '/w/d', '/w/urgent']) h.cache.changed(`${f}.sigstore.json`);
+    // Two run (concurrency 2); the rest wait, the urgent one last.
+    const first = await h.nextCall();
+    const second = await h.nextCall();
+    let got: string | undefined;
+    const now = h.cache.verifyNow('/w/urgent').then((r) => (got = r?.artifact));
+    first.release();
+    const next = await h.nextCall();
+    assert.equal(next.artifact, '/w/urgent', 'the asked-for file goes first');
+    next.release({ state: 'failed' });
+    await now;
+    assert.equal(got, '/w/urgent');
+    assert.equal(h.cache.get('/w/urgent')?.state, 'failed');
+    // It did not wait for the others, which are still pending.
+    assert.equal(h.cache.get('/w/c'), undefined);
+    second.release();
+    for (let i = 0; i < 2; i++) (await h.nextCall()).release();
+    await h.cache.whenIdle();
+  });
+});
