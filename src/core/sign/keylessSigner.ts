@@ -1,0 +1,67 @@
+/**
+ * Keyless signing of a file: an ephemeral key, a short-lived certificate from Fulcio for
+ * the identity token, an entry in Rekor, and a timestamp when a TSA is configured. The
+ * result is a Sigstore bundle (v0.2 message signature, as @sigstore/sign writes it).
+ */
+import { bundleToJSON } from '@sigstore/bundle';
+import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Witness } from '@sigstore/sign';
+import { readLimited } from '../artifacts/artifact';
+import { SigstoreError } from '../errors';
+
+export class SigningError extends SigstoreError {}
+
+/** Where a Sigstore instance's services are. */
+export interface SigstoreServices {
+  readonly fulcioURL: string;
+  readonly rekorURL: string;
+  readonly tsaURL?: string;
+}
+
+export const PUBLIC_GOOD_SERVICES: SigstoreServices = { fulcioURL: 'https://fulcio.sigstore.dev', rekorURL: 'https://rekor.sigstore.dev' };
+
+/** @sigstore/sign holds the whole file in memory; past this, refuse rather than exhaust it. */
+const MAX_SIGNED_FILE_BYTES = 1024 * 1024 * 1024;
+
+export interface KeylessSignature {
+  readonly bundle: object;
+  /** The log index of the Rekor entry, for the output channel. */
+  readonly logIndex?: string;
+}
+
+export async function signFileKeyless(path: string, idToken: string, services: SigstoreServices): Promise<KeylessSignature> {
+  const data = await readLimited(path, MAX_SIGNED_FILE_BYTES);
+  const signer = new FulcioSigner({ fulcioBaseURL: services.fulcioURL, identityProvider: { getToken: async () => idToken } });
+  const witnesses: Witness[] = [new RekorWitness({ rekorBaseURL: services.rekorURL })];
+  if (services.tsaURL) witnesses.push(new TSAWitness({ tsaBaseURL: services.tsaURL }));
+  try {
+    const bundle = await new MessageSignatureBundleBuilder({ signer, witnesses }).create({ data });
+    return { bundle: bundleToJSON(bundle), logIndex: bundle.verificationMaterial.tlogEntries[0]?.logIndex };
+  } catch (e) {
+    throw signingError(e, services);
+  }
+}
+
+/** What went wrong, in the user's terms; the token never appears in a message. */
+function signingError(e: unknown, services: SigstoreServices): SigningError {
+  const code = (e as { code?: string }).code;
+  const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+  const detail = redact(cause ?? 'unknown error');
+  switch (code) {
+    case 'IDENTITY_TOKEN_PARSE_ERROR':
+    case 'IDENTITY_TOKEN_READ_ERROR':
+      return new SigningError('IDENTITY_TOKEN', `The identity token cannot be used: ${detail}.`, 'Sign in again.');
+    case 'CA_CREATE_SIGNING_CERTIFICATE_ERROR':
+      return new SigningError('FULCIO', `Fulcio (${services.fulcioURL}) issued no certificate: ${detail}.`, 'Check the Fulcio URL setting, and that the identity token is for audience "sigstore" with a verified e-mail.');
+    case 'TLOG_CREATE_ENTRY_ERROR':
+      return new SigningError('REKOR', `Rekor (${services.rekorURL}) did not log the signature: ${detail}.`, 'Check the Rekor URL setting and the network; nothing was written.');
+    case 'TSA_CREATE_TIMESTAMP_ERROR':
+      return new SigningError('TSA', `The timestamp authority (${services.tsaURL}) gave no timestamp: ${detail}.`, 'Check the TSA URL setting, or clear it.');
+    default:
+      return new SigningError('SIGNING_FAILED', `Signing failed: ${detail}.`, 'Check the Sigstore service settings and the network.');
+  }
+}
+
+/** Anything shaped like a JWT is removed from messages that may reach logs. */
+function redact(text: string): string {
+  return text.replace(/eyJ[\w-]+\.[\w-]*\.[\w-]*/g, '<token>').replace(/\.$/, '');
+}
