@@ -4,9 +4,10 @@
  * Exit status: 0 verified, 1 not verified, 2 usage or setup error.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { digestArtifact, fileArtifact, type Artifact } from '../core/artifacts/artifact';
 import { SigstoreError } from '../core/errors';
+import { PUBLIC_GOOD_SERVICES, signFileKeyless, signStatementKeyless, type SigstoreServices } from '../core/sign/keylessSigner';
 import { parseTrustedRoot, publicGoodTrustedRoot, type LoadedTrustedRoot } from '../core/trust/trustedRoot';
 import { verifyBundleFile, type BundleExpectation } from '../core/verify/bundleVerifier';
 
@@ -14,7 +15,10 @@ class UsageError extends Error {}
 
 const USAGE = `usage:
   conformance verify-bundle [--staging] --bundle FILE --certificate-identity ID --certificate-oidc-issuer URL [--trusted-root FILE] FILE_OR_DIGEST
-  conformance verify-bundle [--staging] --bundle FILE --key PEMFILE [--trusted-root FILE] FILE_OR_DIGEST`;
+  conformance verify-bundle [--staging] --bundle FILE --key PEMFILE [--trusted-root FILE] FILE_OR_DIGEST
+  conformance sign-bundle [--staging] [--in-toto] --identity-token TOKEN --bundle OUT [--trusted-root FILE] [--signing-config FILE] FILE`;
+
+const STAGING_SERVICES: SigstoreServices = { fulcioURL: 'https://fulcio.sigstage.dev', rekorURL: 'https://rekor.sigstage.dev' };
 
 interface Parsed {
   flags: Map<string, string>;
@@ -92,6 +96,43 @@ async function verifyBundleCommand(args: string[]): Promise<number> {
   return 1;
 }
 
+/** Service URLs from a SigningConfig (v0.1: caUrl/tlogUrls/tsaUrls; v0.2: caUrls/rekorTlogUrls/tsaUrls). */
+function servicesOf(path: string): SigstoreServices {
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`${path} is not a signing config: ${(e as Error).message}`);
+  }
+  // Only Rekor v1 entries are written; a v2 log in the config is skipped.
+  const first = (key: string, rekor = false): string | undefined => {
+    const list = config[key];
+    if (!Array.isArray(list)) return undefined;
+    const entry = list.find((e: { url?: unknown; majorApiVersion?: unknown }) => typeof e?.url === 'string' && (!rekor || e.majorApiVersion === undefined || e.majorApiVersion === 1));
+    return entry?.url as string | undefined;
+  };
+  const fulcioURL = first('caUrls') ?? (typeof config.caUrl === 'string' ? config.caUrl : undefined);
+  const rekorURL = first('rekorTlogUrls', true) ?? first('tlogUrls', true);
+  if (!fulcioURL || !rekorURL) throw new UsageError(`${path} names no Fulcio (caUrls) or no Rekor v1 (rekorTlogUrls) service`);
+  return { fulcioURL, rekorURL, tsaURL: first('tsaUrls') };
+}
+
+async function signBundleCommand(args: string[]): Promise<number> {
+  const p = parse(args, ['--identity-token', '--bundle', '--trusted-root', '--signing-config'], ['--staging', '--in-toto']);
+  const token = p.flags.get('--identity-token');
+  const out = p.flags.get('--bundle');
+  if (!token || !out) throw new UsageError('--identity-token and --bundle are required');
+  if (p.positional.length !== 1) throw new UsageError('exactly one FILE is required');
+  const file = p.positional[0]!;
+  const config = p.flags.get('--signing-config');
+  const services = config ? servicesOf(config) : p.switches.has('--staging') ? STAGING_SERVICES : PUBLIC_GOOD_SERVICES;
+  const sign = p.switches.has('--in-toto') ? signStatementKeyless : signFileKeyless;
+  const { bundle, logIndex } = await sign(file, token, services);
+  writeFileSync(out, `${JSON.stringify(bundle)}\n`);
+  process.stdout.write(`signed ${file}${logIndex ? ` (log index ${logIndex})` : ''}: ${out}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -99,13 +140,17 @@ export async function main(argv: string[]): Promise<number> {
       case 'verify-bundle':
         return await verifyBundleCommand(rest);
       case 'sign-bundle':
-        process.stderr.write('sign-bundle is not supported yet\n');
-        return 2;
+        return await signBundleCommand(rest);
       default:
         throw new UsageError(command ? `unknown command ${command}` : 'no command given');
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof SigstoreError) {
+      // A signing service that failed is a result (exit 1), not a usage error.
+      if (e instanceof SigstoreError && command === 'sign-bundle') {
+        process.stderr.write(`error: ${e.message}\n${e.remedy ?? ''}\n`);
+        return 1;
+      }
       process.stderr.write(`error: ${e.message}\n${e instanceof UsageError ? USAGE : ''}\n`);
       return 2;
     }

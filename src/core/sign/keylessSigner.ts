@@ -4,7 +4,7 @@
  * result is a Sigstore bundle (v0.2 message signature, as @sigstore/sign writes it).
  */
 import { bundleToJSON } from '@sigstore/bundle';
-import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Witness } from '@sigstore/sign';
+import { DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Witness } from '@sigstore/sign';
 import { readLimited } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
 
@@ -30,11 +30,36 @@ export interface KeylessSignature {
 
 export async function signFileKeyless(path: string, idToken: string, services: SigstoreServices): Promise<KeylessSignature> {
   const data = await readLimited(path, MAX_SIGNED_FILE_BYTES);
-  const signer = new FulcioSigner({ fulcioBaseURL: services.fulcioURL, identityProvider: { getToken: async () => idToken } });
-  const witnesses: Witness[] = [new RekorWitness({ rekorBaseURL: services.rekorURL })];
-  if (services.tsaURL) witnesses.push(new TSAWitness({ tsaBaseURL: services.tsaURL }));
+  return build(new MessageSignatureBundleBuilder({ signer: fulcio(idToken, services), witnesses: witnesses(services, 'hashedrekord') }), data, services);
+}
+
+/** Signs an in-toto statement (the file's bytes) as a DSSE envelope. */
+export async function signStatementKeyless(path: string, idToken: string, services: SigstoreServices): Promise<KeylessSignature> {
+  const data = await readLimited(path, MAX_SIGNED_FILE_BYTES);
+  // Logged as an "intoto" entry: every Rekor v1 accepts it and verifiers check it.
+  return build(new DSSEBundleBuilder({ signer: fulcio(idToken, services), witnesses: witnesses(services, 'intoto') }), data, services, IN_TOTO_PAYLOAD_TYPE);
+}
+
+const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+function fulcio(idToken: string, services: SigstoreServices): FulcioSigner {
+  return new FulcioSigner({ fulcioBaseURL: services.fulcioURL, identityProvider: { getToken: async () => idToken } });
+}
+
+function witnesses(services: SigstoreServices, entryType: 'hashedrekord' | 'intoto'): Witness[] {
+  const list: Witness[] = [new RekorWitness({ rekorBaseURL: services.rekorURL, entryType: entryType === 'intoto' ? 'intoto' : undefined })];
+  if (services.tsaURL) list.push(new TSAWitness({ tsaBaseURL: services.tsaURL }));
+  return list;
+}
+
+async function build(
+  builder: MessageSignatureBundleBuilder | DSSEBundleBuilder,
+  data: Buffer,
+  services: SigstoreServices,
+  type?: string,
+): Promise<KeylessSignature> {
   try {
-    const bundle = await new MessageSignatureBundleBuilder({ signer, witnesses }).create({ data });
+    const bundle = await builder.create({ data, type });
     return { bundle: bundleToJSON(bundle), logIndex: bundle.verificationMaterial.tlogEntries[0]?.logIndex };
   } catch (e) {
     throw signingError(e, services);
