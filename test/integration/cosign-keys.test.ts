@@ -2,24 +2,16 @@
 // (Debian trixie's build, unpacked into .tools/ by scripts/install-tools.sh): each side must
 // read what the other writes. Offline, in a temp dir.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
-import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { COSIGN_VERSION, TOOLS, cosignIn, requireCosign } from '../support/cosign';
 import { generateCosignKeyPair, readCosignPrivateKey } from '../../src/core/sign/cosignKey';
 import { signFileWithKey } from '../../src/core/sign/keySigner';
 import { writeCompanion } from '../../src/core/sign/companionWriter';
 
-const TOOLS = resolve(__dirname, '../../.tools');
-const COSIGN = join(TOOLS, 'usr/bin/cosign');
-const COSIGN_VERSION = '2.5.0';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe(`cosign ${COSIGN_VERSION} and our key pairs, .sig files and key bundles`, function () {
   let dir: string;
@@ -28,27 +20,11 @@ describe(`cosign ${COSIGN_VERSION} and our key pairs, .sig files and key bundles
   const cosignPassword = 'cosign-made-password';
   const ourPassword = 'our-made-password ✓';
 
-  function cosign(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-    return new Promise((done) => {
-      execFile(COSIGN, args, { cwd: dir, env: { ...env, ...extraEnv }, timeout: 30_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        done({ code, stdout: String(stdout), stderr: String(stderr) });
-      });
-    });
-  }
-  async function cosignOK(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-    const run = await cosign(args, extraEnv);
-    assert.equal(run.code, 0, `cosign ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
-    return run;
-  }
+  const { run: cosign, ok: cosignOK } = cosignIn(() => dir, () => env);
   const path = (name: string) => join(dir, name);
 
   before(async function () {
-    try {
-      await access(COSIGN, constants.X_OK);
-    } catch {
-      throw new Error(`cosign is not installed at ${COSIGN}: run scripts/install-tools.sh (it unpacks Debian trixie's cosign ${COSIGN_VERSION} into .tools/).`);
-    }
+    await requireCosign();
     const versions = await readFile(join(TOOLS, '.versions'), 'utf8').catch(() => '');
     assert.match(versions, new RegExp(`^cosign ${COSIGN_VERSION.replace(/\./g, '\\.')}-`, 'm'), `.tools/ does not hold cosign ${COSIGN_VERSION}: run scripts/install-tools.sh`);
     dir = await mkdtemp(join(tmpdir(), 'sigstore-cosign-keys-'));

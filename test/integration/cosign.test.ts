@@ -3,13 +3,13 @@
 // and cosign must agree with us on the same files. Everything runs offline in a temp dir;
 // the logged and keyless cases use the local Sigstore instance (test/support).
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
-import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { COSIGN_VERSION, TOOLS, cosignIn, requireCosign } from '../support/cosign';
 import { fileArtifact } from '../../src/core/artifacts/artifact';
 import { parseTrustedRoot, type LoadedTrustedRoot } from '../../src/core/trust/trustedRoot';
 import { verifyBundleFile } from '../../src/core/verify/bundleVerifier';
@@ -20,15 +20,7 @@ import type { TrustInputs } from '../../src/core/verify/trustInputs';
 import { startRekorStub, type RekorStub } from '../support/rekor-stub';
 import { DEFAULT_IDENTITY, DEFAULT_ISSUER, startSigstoreInstance, type SigstoreInstance } from '../support/sigstore-instance';
 
-const TOOLS = resolve(__dirname, '../../.tools');
-const COSIGN = join(TOOLS, 'usr/bin/cosign');
-const COSIGN_VERSION = '2.5.0';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe(`cosign ${COSIGN_VERSION} interoperability (real cosign from .tools/)`, function () {
   let dir: string;
@@ -36,21 +28,8 @@ describe(`cosign ${COSIGN_VERSION} interoperability (real cosign from .tools/)`,
   let trust: TrustInputs;
   const content = Buffer.from(`release artifact for cosign interop\n${'x'.repeat(300)}\n`);
 
-  /** Runs cosign in the temp dir; resolves with its exit code (non-zero is not an error here). */
-  function cosign(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-    return new Promise((done) => {
-      execFile(COSIGN, args, { cwd: dir, env: { ...env, ...extraEnv }, timeout: 30_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        done({ code, stdout: String(stdout), stderr: String(stderr) });
-      });
-    });
-  }
 
-  async function cosignOK(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-    const run = await cosign(args, extraEnv);
-    assert.equal(run.code, 0, `cosign ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
-    return run;
-  }
+  const { run: cosign, ok: cosignOK } = cosignIn(() => dir, () => env);
 
   const path = (name: string) => join(dir, name);
 
@@ -72,11 +51,7 @@ describe(`cosign ${COSIGN_VERSION} interoperability (real cosign from .tools/)`,
   const assertNotVerified = (e: Evidence, what: string) => assert.notEqual(e.state, 'verified', `${what} verified`);
 
   before(async function () {
-    try {
-      await access(COSIGN, constants.X_OK);
-    } catch {
-      throw new Error(`cosign is not installed at ${COSIGN}: run scripts/install-tools.sh (it unpacks Debian trixie's cosign ${COSIGN_VERSION} into .tools/).`);
-    }
+    await requireCosign();
     // Debian's build reports "GitVersion: devel", so the installer records the package version.
     const versions = await readFile(join(TOOLS, '.versions'), 'utf8').catch(() => '');
     assert.match(versions, new RegExp(`^cosign ${COSIGN_VERSION.replace(/\./g, '\\.')}-`, 'm'), `.tools/ does not hold cosign ${COSIGN_VERSION}: run scripts/install-tools.sh`);
