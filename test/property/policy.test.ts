@@ -12,7 +12,8 @@ import type { Key, PrivateKey } from 'openpgp' with { 'resolution-mode': 'import
 import { applyPolicy, type PolicyState } from '../../src/core/policy/evaluate';
 import { compilePolicy, ruleFor, type PolicyLoad, type PolicyRule } from '../../src/core/policy/policy';
 import { FULCIO_OID_PREFIX } from '../../src/core/verify/certificate';
-import type { Evidence, SignerInfo } from '../../src/core/verify/result';
+import type { Evidence } from '../../src/core/verify/result';
+import { certificateSignerOf, validEvidence } from '../support/evidence';
 import { startSigstoreInstance } from '../support/sigstore-instance';
 import { applyJsonOp, bounded, byteOps, CALL_LIMIT_MS, checkKind, jsonOp, mutateBytes, serialize, sometimes, toTree, type J } from './support';
 
@@ -55,22 +56,8 @@ const NASTY = [
   'issuerV1', 'issuer', 'githubWorkflowSHA', `${FULCIO_OID_PREFIX}8`, `${FULCIO_OID_PREFIX}`, '1.3.6.1.4.1.57264.1.999999999999999999999',
 ];
 
-function certificateSigner(identity: string, issuer: string, extensions: Record<string, string>): SignerInfo {
-  return {
-    kind: 'certificate',
-    identity,
-    issuer,
-    extensions: Object.entries(extensions).map(([oid, value]) => ({ oid, name: oid, value })),
-    notBefore: new Date(0),
-    notAfter: new Date(0),
-    certificateIssuer: 'CN=test',
-    serialNumber: '01',
-  };
-}
-
-function verifiedBy(signer: SignerInfo): Evidence {
-  return { kind: 'sigstore-bundle', companion: '/c', state: 'verified', summary: 'valid', checks: [], signer, tlogEntries: [], timestamps: [], notes: [] };
-}
+const certificateSigner = certificateSignerOf;
+const verifiedBy = validEvidence;
 
 interface Probe {
   readonly artifact: string;

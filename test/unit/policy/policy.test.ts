@@ -5,26 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPolicy, decide, type PolicyState } from '../../../src/core/policy/evaluate';
 import { compilePolicy, loadPolicyFile, policyBase, ruleFor, type PolicyLoad } from '../../../src/core/policy/policy';
-import type { Evidence, SignerInfo } from '../../../src/core/verify/result';
+import type { SignerInfo } from '../../../src/core/verify/result';
+import { certificateSignerOf, validEvidence } from '../../support/evidence';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 
-function certSigner(identity: string, issuer = ISSUER, extensions: Record<string, string> = {}): SignerInfo {
-  return {
-    kind: 'certificate',
-    identity,
-    issuer,
-    extensions: Object.entries(extensions).map(([oid, value]) => ({ oid, name: oid, value })),
-    notBefore: new Date(0),
-    notAfter: new Date(0),
-    certificateIssuer: 'CN=test',
-    serialNumber: '01',
-  };
-}
-
-function valid(signer: SignerInfo): Evidence {
-  return { kind: 'sigstore-bundle', companion: '/c', state: 'verified', summary: 'ok', checks: [], signer, tlogEntries: [], timestamps: [], notes: [] };
-}
+const certSigner = (identity: string, issuer = ISSUER, extensions: Record<string, string> = {}) => certificateSignerOf(identity, issuer, extensions);
+const valid = validEvidence;
 
 describe('trust policy', () => {
   let dir: string;
