@@ -33,6 +33,8 @@ import {
   type Witness,
 } from '@sigstore/sign';
 
+import type { FulcioGate } from './fulcio-gate';
+
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
@@ -80,7 +82,16 @@ export interface SignFileOptions extends SignOptions {
 
 const MS_PER_DAY = 24 * 60 * 60 * 1000;
 
-export async function startSigstoreInstance(opts: { clock?: Date } = {}): Promise<SigstoreInstance> {
+export interface SigstoreInstanceOptions {
+  clock?: Date;
+  /**
+   * Fulcio's identity-token checks (test/support/fulcio-gate.ts), run before the mock CA
+   * issues anything. Without one the mock certifies any decodable token.
+   */
+  fulcioGate?: FulcioGate;
+}
+
+export async function startSigstoreInstance(opts: SigstoreInstanceOptions = {}): Promise<SigstoreInstance> {
   // Whole seconds: with a fractional clock the mock TSA writes a GeneralizedTime
   // with fractions that @sigstore/core sometimes rejects, and Rekor truncates
   // integratedTime to seconds anyway.
@@ -116,8 +127,18 @@ export async function startSigstoreInstance(opts: { clock?: Date } = {}): Promis
 
     // subjectClaim 'email': the SAN comes from the token's e-mail, as Fulcio
     // does for e-mail identities. The mock checks nothing else in the token.
-    for (const h of [fulcioHandler(ca, { subjectClaim: 'email' }), rekorHandler(tlog), tsaHandler(tsa)]) {
+    const fulcio = fulcioHandler(ca, { subjectClaim: 'email' });
+    for (const h of [fulcio, rekorHandler(tlog), tsaHandler(tsa)]) {
       routes.set(h.path, h.fn);
+    }
+    const gate = opts.fulcioGate;
+    if (gate) {
+      routes.set(fulcio.path, async (body) => {
+        const verdict = await gate(body);
+        if (verdict.ok) return fulcio.fn(body);
+        // Fulcio's error body: a gRPC-gateway status with code and message.
+        return { statusCode: verdict.status, contentType: 'application/json', response: JSON.stringify({ code: verdict.status === 401 ? 16 : 3, message: verdict.message }) };
+      });
     }
 
     const root: TrustedRoot = {

@@ -3,9 +3,12 @@
  * the identity token, an entry in Rekor, and a timestamp when a TSA is configured. The
  * result is a Sigstore bundle (v0.2 message signature, as @sigstore/sign writes it).
  */
+import { generateKeyPairSync, sign as signWithKey, type KeyObject } from 'node:crypto';
 import { bundleToJSON } from '@sigstore/bundle';
-import { DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Witness } from '@sigstore/sign';
+import { DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Signature, type Signer, type Witness } from '@sigstore/sign';
+import { X509Certificate } from '@sigstore/core';
 import { readLimited } from '../artifacts/artifact';
+import { certificateSigner } from '../verify/certificate';
 import { SigstoreError } from '../errors';
 
 export class SigningError extends SigstoreError {}
@@ -26,24 +29,74 @@ export interface KeylessSignature {
   readonly bundle: object;
   /** The log index of the Rekor entry, for the output channel. */
   readonly logIndex?: string;
+  /** The identity and issuer Fulcio certified, as verifiers will see them. */
+  readonly identity?: string;
+  readonly issuer?: string;
 }
 
 export async function signFileKeyless(path: string, idToken: string, services: SigstoreServices): Promise<KeylessSignature> {
-  const data = await readLimited(path, MAX_SIGNED_FILE_BYTES);
-  return build(new MessageSignatureBundleBuilder({ signer: fulcio(idToken, services), witnesses: witnesses(services, 'hashedrekord') }), data, services);
+  return createKeylessSession(idToken, services).signFile(path);
 }
 
 /** Signs an in-toto statement (the file's bytes) as a DSSE envelope. */
 export async function signStatementKeyless(path: string, idToken: string, services: SigstoreServices): Promise<KeylessSignature> {
-  const data = await readLimited(path, MAX_SIGNED_FILE_BYTES);
-  // Logged as an "intoto" entry: every Rekor v1 accepts it and verifiers check it.
-  return build(new DSSEBundleBuilder({ signer: fulcio(idToken, services), witnesses: witnesses(services, 'intoto') }), data, services, IN_TOTO_PAYLOAD_TYPE);
+  return createKeylessSession(idToken, services).signStatement(path);
+}
+
+/**
+ * Signs any number of files after one sign-in: one ephemeral key and one Fulcio certificate
+ * for the whole batch (as one `cosign sign-blob` run would), one Rekor entry per file. The
+ * key lives in memory only, for the session's lifetime.
+ */
+export interface KeylessSession {
+  signFile(path: string, signal?: AbortSignal): Promise<KeylessSignature>;
+  signStatement(path: string, signal?: AbortSignal): Promise<KeylessSignature>;
+}
+
+export function createKeylessSession(idToken: string, services: SigstoreServices): KeylessSession {
+  const signer = new CertifiedEphemeralKey(idToken, services);
+  const run = async (path: string, kind: 'message' | 'statement', signal?: AbortSignal): Promise<KeylessSignature> => {
+    signal?.throwIfAborted();
+    const data = await readLimited(path, MAX_SIGNED_FILE_BYTES);
+    signal?.throwIfAborted();
+    if (kind === 'message') {
+      return build(new MessageSignatureBundleBuilder({ signer, witnesses: witnesses(services, 'hashedrekord') }), data, services);
+    }
+    // Logged as an "intoto" entry: every Rekor v1 accepts it and verifiers check it.
+    return build(new DSSEBundleBuilder({ signer, witnesses: witnesses(services, 'intoto') }), data, services, IN_TOTO_PAYLOAD_TYPE);
+  };
+  return { signFile: (path, signal) => run(path, 'message', signal), signStatement: (path, signal) => run(path, 'statement', signal) };
 }
 
 const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
-function fulcio(idToken: string, services: SigstoreServices): FulcioSigner {
-  return new FulcioSigner({ fulcioBaseURL: services.fulcioURL, identityProvider: { getToken: async () => idToken } });
+/** Fulcio certificates are valid for 10 minutes; ask again well before that. */
+const CERTIFICATE_REUSE_MS = 5 * 60 * 1000;
+
+/** An ephemeral P-256 key with a Fulcio certificate, requested on first use and reused. */
+class CertifiedEphemeralKey implements Signer {
+  private readonly keyPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  private certificate?: { pem: string; at: number };
+  private readonly fulcio: FulcioSigner;
+
+  constructor(idToken: string, services: SigstoreServices) {
+    const privateKey: KeyObject = this.keyPair.privateKey;
+    const publicKey = this.keyPair.publicKey.export({ format: 'pem', type: 'spki' }).toString('ascii');
+    this.fulcio = new FulcioSigner({
+      fulcioBaseURL: services.fulcioURL,
+      identityProvider: { getToken: async () => idToken },
+      keyHolder: { sign: async (data: Buffer) => ({ signature: signWithKey('sha256', data, privateKey), key: { $case: 'publicKey', publicKey } }) },
+    });
+  }
+
+  async sign(data: Buffer): Promise<Signature> {
+    if (this.certificate && Date.now() - this.certificate.at < CERTIFICATE_REUSE_MS) {
+      return { signature: signWithKey('sha256', data, this.keyPair.privateKey), key: { $case: 'x509Certificate', certificate: this.certificate.pem } };
+    }
+    const signature = await this.fulcio.sign(data);
+    if (signature.key.$case === 'x509Certificate') this.certificate = { pem: signature.key.certificate, at: Date.now() };
+    return signature;
+  }
 }
 
 function witnesses(services: SigstoreServices, entryType: 'hashedrekord' | 'intoto'): Witness[] {
@@ -60,7 +113,14 @@ async function build(
 ): Promise<KeylessSignature> {
   try {
     const bundle = await builder.create({ data, type });
-    return { bundle: bundleToJSON(bundle), logIndex: bundle.verificationMaterial.tlogEntries[0]?.logIndex };
+    const content = bundle.verificationMaterial.content;
+    const der = content.$case === 'x509CertificateChain' ? content.x509CertificateChain.certificates[0]?.rawBytes : content.$case === 'certificate' ? content.certificate.rawBytes : undefined;
+    const signer = der ? certificateSigner(X509Certificate.parse(Buffer.from(der))) : undefined;
+    return {
+      bundle: bundleToJSON(bundle),
+      logIndex: bundle.verificationMaterial.tlogEntries[0]?.logIndex,
+      ...(signer?.kind === 'certificate' ? { identity: signer.identity, issuer: signer.issuer } : {}),
+    };
   } catch (e) {
     throw signingError(e, services);
   }
