@@ -15,7 +15,10 @@ const common = {
   external: ['vscode'],
   // jsonc-parser's default UMD build hides its modules from the bundler: use its ESM build.
   // openpgp's ESM build needs import.meta, which a CommonJS bundle lacks: use its CJS build.
+  // make-fetch-happen's agents break under VS Code's proxy patches: the Sigstore libraries
+  // get Node's built-in fetch instead (src/core/http/builtinFetch.ts says why).
   alias: {
+    'make-fetch-happen': './src/core/http/builtinFetch.ts',
     'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js',
     openpgp: './node_modules/openpgp/dist/node/openpgp.min.cjs',
   },
