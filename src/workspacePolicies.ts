@@ -53,6 +53,8 @@ export class WorkspacePolicies implements vscode.Disposable {
     if (!(await isRegularFile(path))) return { kind: 'none' };
     if (!vscode.workspace.isTrusted) return { kind: 'ignored', reason: 'the workspace is not trusted, so its trust policy is not applied' };
     const load = await loadCore().loadPolicyFile(path);
+    // A key made or replaced after the policy was loaded (Generate Key Pair) counts at once.
+    for (const reference of load.references ?? []) this.watch(reference);
     if (load.diagnostics.length) {
       const text = await readLimited(path, 1024 * 1024).then((b) => b.toString('utf8'), () => '');
       this.diagnostics.set(vscode.Uri.file(path), load.diagnostics.map((d) => toDiagnostic(d, text)));

@@ -61,9 +61,13 @@ export interface TrustPolicy {
 }
 
 /** A loaded policy, or the problems that make it unusable (then nothing counts as verified). */
-export type PolicyLoad =
+export type PolicyLoad = (
   | { readonly ok: true; readonly policy: TrustPolicy; readonly diagnostics: readonly PolicyDiagnostic[] }
-  | { readonly ok: false; readonly path: string; readonly diagnostics: readonly PolicyDiagnostic[] };
+  | { readonly ok: false; readonly path: string; readonly diagnostics: readonly PolicyDiagnostic[] }
+) & {
+  /** The key and trusted-root files the policy names: when one changes, the policy must be loaded again. */
+  readonly references?: readonly string[];
+};
 
 /**
  * The folder globs are relative to: the one holding `.sigstore/` when the policy lives
@@ -96,8 +100,9 @@ export async function compilePolicy(path: string, text: string): Promise<PolicyL
   if (!tree || errors.length) return { ok: false, path, diagnostics: diagnostics.length ? diagnostics : [at(undefined, 'The trust policy is empty.')] };
   const checker = new Checker(diagnostics, dirname(path));
   const rules = await checker.policy(tree);
-  if (!rules || diagnostics.some((d) => d.severity === 'error')) return { ok: false, path, diagnostics };
-  return { ok: true, policy: { path, base: policyBase(path), rules }, diagnostics };
+  const references = [...checker.references];
+  if (!rules || diagnostics.some((d) => d.severity === 'error')) return { ok: false, path, diagnostics, references };
+  return { ok: true, policy: { path, base: policyBase(path), rules }, diagnostics, references };
 }
 
 /** The first rule whose globs match `artifact` (absolute), or undefined. */
@@ -126,6 +131,7 @@ const EXTENSION_KEYS = new Map(
 /** Validates the tree and builds rules, recording a diagnostic at each problem. */
 class Checker {
   private readonly roots = new Map<string, Promise<LoadedTrustedRoot | undefined>>();
+  readonly references = new Set<string>();
 
   constructor(
     private readonly diagnostics: PolicyDiagnostic[],
@@ -318,7 +324,9 @@ class Checker {
   }
 
   private resolve(p: string): string {
-    return isAbsolute(p) ? p : join(this.dir, p);
+    const path = isAbsolute(p) ? p : join(this.dir, p);
+    this.references.add(path);
+    return path;
   }
 
   private async readKeyFile(path: string, node: Node): Promise<string | undefined> {
