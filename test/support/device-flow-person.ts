@@ -157,9 +157,42 @@ export async function approveDeviceCode(verificationUriComplete: string, opts: {
 /**
  * Opens an authorization URL (code flow) and follows the login until the provider redirects
  * to the loopback `redirectUri` (any port); returns that redirect with `code`/`state`/`error`.
+ * With `deny`, the person refuses at the login page instead (the provider then redirects
+ * with `error=access_denied`).
  */
-export async function authorizeInBrowser(authorizationUrl: string | URL, redirectUri: string): Promise<URL> {
-  const page = await new Browser().navigate(authorizationUrl, { stopAt: redirectUri });
+export async function authorizeInBrowser(authorizationUrl: string | URL, redirectUri: string, opts: { deny?: boolean } = {}): Promise<URL> {
+  const browser = new Browser();
+  let page: Page;
+  if (opts.deny) {
+    const login = await browser.navigate(authorizationUrl, { stopAt: new URL('/interaction/', authorizationUrl).href });
+    if (login.status !== 0) throw new Error(`no login page (HTTP ${login.status} at ${login.url.href}): ${login.body.slice(0, 300)}`);
+    page = await browser.navigate(`${login.url.origin}${login.url.pathname}/abort`, { stopAt: redirectUri });
+  } else {
+    page = await browser.navigate(authorizationUrl, { stopAt: redirectUri });
+  }
   if (page.status !== 0) throw new Error(`no redirect to ${redirectUri} (HTTP ${page.status} at ${page.url.href}): ${page.body.slice(0, 300)}`);
   return page.url;
+}
+
+/** What the browser showed after coming back to the app's loopback redirect. */
+export interface LoopbackVisit {
+  /** The callback URL the provider redirected to (as sent, or as tampered). */
+  callback: URL;
+  status: number;
+  body: string;
+}
+
+/**
+ * Plays the person of a native app's browser sign-in: opens the authorization URL, logs in
+ * (or refuses, with `deny`), and lets the browser follow the redirect to the app's loopback
+ * `redirect_uri`, whose page it returns. `state` replaces the state on the way back, as a
+ * forged callback would.
+ */
+export async function signInWithBrowser(authorizationUrl: string | URL, opts: { deny?: boolean; state?: string } = {}): Promise<LoopbackVisit> {
+  const redirectUri = new URL(authorizationUrl).searchParams.get('redirect_uri');
+  if (!redirectUri) throw new Error(`no redirect_uri in ${String(authorizationUrl)}`);
+  const callback = await authorizeInBrowser(authorizationUrl, redirectUri, { deny: opts.deny });
+  if (opts.state !== undefined) callback.searchParams.set('state', opts.state);
+  const res = await fetch(callback, { redirect: 'manual' });
+  return { callback, status: res.status, body: await res.text() };
 }

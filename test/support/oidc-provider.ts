@@ -12,6 +12,12 @@ export const DEFAULT_EMAIL = 'signer@example.test';
 export const LOOPBACK_REDIRECT_URIS = ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'];
 
 export interface OidcProviderOptions {
+  /**
+   * Loopback address to serve on (default 127.0.0.1). code-server rewrites links to
+   * localhost/127.0.0.1 into its port proxy and drops their path, so a sign-in page opened
+   * from the browser-based VS Code must live on another loopback address such as 127.0.0.2.
+   */
+  host?: string;
   email?: string;
   /** `email_verified` in the account's claims (default true; false to test Fulcio's check). */
   emailVerified?: boolean;
@@ -94,8 +100,9 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
   const signingKey = await importJWK(signingJwk, 'RS256');
 
   const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
 
   const policy = interactionPolicy.base();
   // Native clients otherwise always get a consent screen; Dex asks nothing for sigstore.
@@ -156,9 +163,10 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
 
   const callback = provider.callback();
   server.on('request', (req, res) => {
-    const match = /^\/interaction\/([^/?]+)$/.exec(new URL(req.url ?? '/', issuer).pathname);
+    const match = /^\/interaction\/([^/?]+)(\/abort)?$/.exec(new URL(req.url ?? '/', issuer).pathname);
     if (match && req.method === 'GET') {
-      autoApprove(provider, email, req, res).catch((err: unknown) => {
+      const outcome = match[2] ? abortInteraction(provider, req, res) : autoApprove(provider, email, req, res);
+      outcome.catch((err: unknown) => {
         res.statusCode = 500;
         res.end(String(err));
       });
@@ -194,4 +202,10 @@ async function autoApprove(provider: ProviderInstance, email: string, req: http.
   grant.addOIDCScope(SCOPE);
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+}
+
+// `/interaction/<uid>/abort`: the person refuses at the login page (code flow), which the
+// provider reports to the client as `error=access_denied` on the redirect.
+async function abortInteraction(provider: ProviderInstance, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
 }
