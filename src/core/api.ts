@@ -3,8 +3,15 @@
  * in the Sigstore and OpenPGP libraries. Activation loads none of it.
  */
 export { fileFingerprint } from './artifacts/artifact';
+export { obtainIdentityToken, type IdentityToken } from './oidc/identityToken';
 export { applyPolicy, decide, type PolicyState } from './policy/evaluate';
 export { DEFAULT_POLICY_PATH, loadPolicyFile, compilePolicy, type PolicyLoad, type PolicyDiagnostic } from './policy/policy';
+export { generateCosignKeyPair, readCosignPrivateKey } from './sign/cosignKey';
+export { writeCompanion } from './sign/companionWriter';
+export { companionsToWrite, signFileAndWrite, type FileSigner, type SignedFile } from './sign/fileSigning';
+export { createKeylessSession } from './sign/keylessSigner';
+export { publicKeyPemOf } from './sign/keySigner';
+export { logKeySignature } from './sign/rekorUpload';
 export { parseTrustedRoot, publicGoodTrustedRoot } from './trust/trustedRoot';
 export { verifyArtifact } from './verify/artifactVerifier';
 export { companionTargets } from './verify/companionVerifier';

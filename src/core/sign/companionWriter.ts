@@ -11,14 +11,15 @@ export class CompanionWriteError extends SigstoreError {}
  * one file system) is filled, flushed and then moved into place. Readers see the old file or
  * the new one, never a half-written one; on failure the temp file is removed and the old
  * file is left as it was. Without `overwrite` an existing file is never replaced, even if it
- * appears while we write.
+ * appears while we write. `mode` is the new file's permissions (0600 for private keys).
  */
-export async function writeCompanion(path: string, bytes: Buffer | string, { overwrite }: { overwrite: boolean }): Promise<void> {
+export async function writeCompanion(path: string, bytes: Buffer | string, { overwrite, mode = 0o644 }: { overwrite: boolean; mode?: number }): Promise<void> {
   if (!overwrite && (await exists(path))) throw existsError(path);
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let placed = false;
   try {
-    const handle = await open(temp, 'wx', 0o644);
+    // A private key gets 0600 from the start, never a moment of wider access.
+    const handle = await open(temp, 'wx', mode);
     try {
       await handle.writeFile(bytes);
       // Flush before the rename, or a crash could leave the new name pointing at empty content.
@@ -61,6 +62,11 @@ async function placeWithoutReplacing(temp: string, path: string): Promise<void> 
     return;
   }
   await unlink(temp).catch(() => undefined);
+}
+
+/** Throws EXISTS when `path` exists: checked before signing, so nothing is logged for a file that will not be written. */
+export async function assertCompanionAbsent(path: string): Promise<void> {
+  if (await exists(path)) throw existsError(path);
 }
 
 async function exists(path: string): Promise<boolean> {

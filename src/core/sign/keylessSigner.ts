@@ -6,7 +6,7 @@
 import { generateKeyPairSync, sign as signWithKey, type KeyObject } from 'node:crypto';
 import { bundleToJSON } from '@sigstore/bundle';
 import { DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Signature, type Signer, type Witness } from '@sigstore/sign';
-import { X509Certificate } from '@sigstore/core';
+import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { readLimited } from '../artifacts/artifact';
 import { certificateSigner } from '../verify/certificate';
 import { SigstoreError } from '../errors';
@@ -113,6 +113,8 @@ async function build(
 ): Promise<KeylessSignature> {
   try {
     const bundle = await builder.create({ data, type });
+    const signature = bundle.content.$case === 'messageSignature' ? bundle.content.messageSignature.signature : bundle.content.dsseEnvelope.signatures[0]?.sig;
+    for (const t of bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []) checkTimestamp(t.signedTimestamp, signature);
     const content = bundle.verificationMaterial.content;
     const der = content.$case === 'x509CertificateChain' ? content.x509CertificateChain.certificates[0]?.rawBytes : content.$case === 'certificate' ? content.certificate.rawBytes : undefined;
     const signer = der ? certificateSigner(X509Certificate.parse(Buffer.from(der))) : undefined;
@@ -126,6 +128,19 @@ async function build(
   }
 }
 
+/**
+ * @sigstore/sign puts whatever the TSA answered into the bundle: an answer that is not a
+ * timestamp over this signature must fail signing now, not every verification later.
+ */
+function checkTimestamp(der: Buffer, signature: Buffer | undefined): void {
+  try {
+    if (!signature) throw new Error('no signature to timestamp');
+    RFC3161Timestamp.parse(Buffer.from(der)).tstInfo.verify(signature);
+  } catch (e) {
+    throw Object.assign(new Error('error creating timestamp'), { code: 'TSA_CREATE_TIMESTAMP_ERROR', cause: new Error(`the answer is not an RFC 3161 timestamp of this signature (${(e as Error).message})`) });
+  }
+}
+
 /** What went wrong, in the user's terms; the token never appears in a message. */
 function signingError(e: unknown, services: SigstoreServices): SigningError {
   const code = (e as { code?: string }).code;
@@ -134,7 +149,11 @@ function signingError(e: unknown, services: SigstoreServices): SigningError {
   switch (code) {
     case 'IDENTITY_TOKEN_PARSE_ERROR':
     case 'IDENTITY_TOKEN_READ_ERROR':
-      return new SigningError('IDENTITY_TOKEN', `The identity token cannot be used: ${detail}.`, 'Sign in again.');
+      return new SigningError(
+        'IDENTITY_TOKEN',
+        `The identity token cannot be used: ${detail}.`,
+        /not verified/i.test(detail) ? 'Verify your e-mail address with the identity provider, or sign in with an account whose e-mail is verified.' : 'Sign in again.',
+      );
     case 'CA_CREATE_SIGNING_CERTIFICATE_ERROR':
       return new SigningError('FULCIO', `Fulcio (${services.fulcioURL}) issued no certificate: ${detail}.`, 'Check the Fulcio URL setting, and that the identity token is for audience "sigstore" with a verified e-mail.');
     case 'TLOG_CREATE_ENTRY_ERROR':
