@@ -2,6 +2,7 @@
  * `sigstore verify`: the extension's checks for CI and scripts, over the same core.
  *   sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
  * Exit status: 0 when no result is failed (with --strict: every result is verified), 1 otherwise, 2 usage errors.
+ *   sigstore sign [--key FILE] … FILE...   (signCommand.ts)
  */
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -16,12 +17,14 @@ import type { SignerInfo, VerificationResult } from '../core/verify/result';
 import type { TrustedRootChoice } from '../core/verify/trustInputs';
 import { PUBLIC_GOOD_REKOR_URL } from '../core/verify/trustInputs';
 import { VerificationCache } from '../core/verify/verificationCache';
+import { SIGN_USAGE, signCommand } from './signCommand';
 
 class UsageError extends Error {}
 
 const USAGE = `usage: sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
   PATH is a file or a folder (walked like the Explorer, skipping .git and node_modules).
-  Exit status: 0 no result failed (--strict: all verified), 1 otherwise, 2 usage error.`;
+  Exit status: 0 no result failed (--strict: all verified), 1 otherwise, 2 usage error.
+${SIGN_USAGE}`;
 
 const SKIPPED_FOLDERS = new Set(['.git', 'node_modules']);
 
@@ -168,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'verify') return await verifyCommand(rest);
+    if (command === 'sign') return await signCommand(rest);
     if (command === '--help' || command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return 0;

@@ -141,6 +141,8 @@ export async function startSigstoreInstance(opts: SigstoreInstanceOptions = {}):
       });
     }
 
+    // Empty operators are left out of the JSON: cosign 2.5 predates the field and refuses a
+    // whole trusted root that has one.
     const root: TrustedRoot = {
       mediaType: TRUSTED_ROOT_MEDIA_TYPE,
       certificateAuthorities: [
@@ -149,7 +151,7 @@ export async function startSigstoreInstance(opts: SigstoreInstanceOptions = {}):
           uri: baseURL,
           certChain: { certificates: [{ rawBytes: toBuffer(ca.rootCertificate) }] },
           validFor: { start: validFrom },
-          operator: 'sigstore-vscode tests',
+          operator: '',
         },
       ],
       ctlogs: [logInstance(baseURL, ctlog.publicKey, validFrom)],
@@ -164,7 +166,7 @@ export async function startSigstoreInstance(opts: SigstoreInstanceOptions = {}):
             certificates: [{ rawBytes: toBuffer(tsa.intCertificate) }, { rawBytes: toBuffer(tsa.rootCertificate) }],
           },
           validFor: { start: validFrom },
-          operator: 'sigstore-vscode tests',
+          operator: '',
         },
       ],
     };
@@ -279,7 +281,7 @@ function logInstance(baseUrl: string, spki: Buffer, validFrom: Date): Transparen
     },
     logId: { keyId: crypto.createHash('sha256').update(spki).digest() },
     checkpointKeyId: undefined,
-    operator: 'sigstore-vscode tests',
+    operator: '',
   };
 }
 
