@@ -5,13 +5,18 @@ import { COMPANION_GLOBS } from './core/artifacts/companions';
 import type { VerificationResult } from './core/verify/result';
 import type { TrustedRootChoice } from './core/verify/trustInputs';
 import { VerificationCache } from './core/verify/verificationCache';
+import { forgetKeyPasswordsCommand, FORGET_KEY_PASSWORDS_COMMAND } from './commands/forgetKeyPasswordsCommand';
+import { generateKeyPairCommand, GENERATE_KEY_PAIR_COMMAND } from './commands/generateKeyPairCommand';
 import { refreshCommand, REFRESH_COMMAND } from './commands/refreshCommand';
+import { signArtifactCommand, SIGN_ARTIFACT_COMMAND } from './commands/signArtifactCommand';
 import { verifyCommand, VERIFY_COMMAND } from './commands/verifyCommand';
 import { loadCore } from './coreLoader';
 import { VerificationDecorationProvider } from './decorations/verificationDecorations';
+import { KeyPasswords } from './keyPasswords';
 import type { ExtensionServices } from './services';
 import { configuredTrustedRootPath, loadTrustedRoot, NETWORK_SETTINGS, networkSettings, TRUSTED_ROOT_SETTING } from './trustedRootSetting';
 import { REPORT_SCHEME, ReportDocuments } from './ui/reportDocument';
+import { vscodeSigningPrompts, type SigningPrompts } from './ui/signingPrompts';
 import { POLICY_SETTING, WorkspacePolicies } from './workspacePolicies';
 
 /** What the extension exposes to its tests (and to other extensions). */
@@ -21,6 +26,11 @@ export interface SigstoreApi {
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined;
   /** Resolves when every queued verification has finished. */
   whenIdle(): Promise<void>;
+  /**
+   * Answers some of signing's questions in place of the person (tests, automation): VS Code's
+   * modal dialogs cannot be clicked from an extension host. Dispose to restore the dialogs.
+   */
+  useSigningPrompts(prompts: Partial<SigningPrompts>): vscode.Disposable;
 }
 
 const VERIFIABLE_CONTEXT = 'sigstore.verifiableResources';
@@ -64,10 +74,18 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     }, 100);
   };
 
+  let prompts: SigningPrompts = vscodeSigningPrompts;
   const services: ExtensionServices = {
     cache,
     reports,
     log,
+    signing: {
+      get prompts() {
+        return prompts;
+      },
+      passwords: new KeyPasswords(context.secrets, context.globalState),
+      workspaceState: context.workspaceState,
+    },
     async reloadTrustedRoot() {
       trustedRoot = loadTrustedRoot();
       const loaded = await trustedRoot;
@@ -120,6 +138,9 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     }),
     vscode.commands.registerCommand(VERIFY_COMMAND, (uri?: vscode.Uri) => verifyCommand(services, uri)),
     vscode.commands.registerCommand(REFRESH_COMMAND, () => refreshCommand(services)),
+    vscode.commands.registerCommand(SIGN_ARTIFACT_COMMAND, (uri?: vscode.Uri, uris?: vscode.Uri[]) => signArtifactCommand(services, uri, uris)),
+    vscode.commands.registerCommand(GENERATE_KEY_PAIR_COMMAND, (uri?: vscode.Uri) => generateKeyPairCommand(services, uri)),
+    vscode.commands.registerCommand(FORGET_KEY_PASSWORDS_COMMAND, () => forgetKeyPasswordsCommand(services)),
   );
 
   // After activation returns: loading the policy and scanning pull in the core.
@@ -128,6 +149,10 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     resultFor: (uri) => (uri.scheme === 'file' ? cache.get(uri.fsPath) : undefined),
     provideFileDecoration: (uri) => decorations.provideFileDecoration(uri),
     whenIdle: () => cache.whenIdle(),
+    useSigningPrompts: (overrides) => {
+      prompts = { ...vscodeSigningPrompts, ...overrides };
+      return new vscode.Disposable(() => (prompts = vscodeSigningPrompts));
+    },
   };
 }
 

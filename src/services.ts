@@ -1,12 +1,21 @@
 import type * as vscode from 'vscode';
 import type { VerificationCache } from './core/verify/verificationCache';
+import type { KeyPasswords } from './keyPasswords';
 import type { ReportDocuments } from './ui/reportDocument';
+import type { SigningPrompts } from './ui/signingPrompts';
 
 /** What commands need from the running extension; passed in, never global. */
 export interface ExtensionServices {
   readonly cache: VerificationCache;
   readonly reports: ReportDocuments;
   readonly log: vscode.LogOutputChannel;
+  readonly signing: {
+    /** The questions signing asks (replaceable by tests and automation). */
+    readonly prompts: SigningPrompts;
+    readonly passwords: KeyPasswords;
+    /** Per-workspace memory, e.g. the last signing method chosen. */
+    readonly workspaceState: vscode.Memento;
+  };
   /** Reloads the trusted root from the settings and re-verifies everything. */
   reloadTrustedRoot(): Promise<void>;
   /** Finds every companion in the workspace and verifies what they are about. */

@@ -23,17 +23,19 @@ describe('describeIdentityToken', () => {
     });
   });
 
-  const rejected: Array<[string, string, RegExp]> = [
-    ['garbage', 'not a token at all', /not a JWT/],
-    ['two parts', 'eyJhIjoxfQ.eyJhIjoxfQ', /not a JWT/],
-    ['a payload that is not JSON', `${jwt({}).split('.')[0]}.bm90IGpzb24.c2ln`, /not a JWT/],
-    ['a payload that is a JSON array', jwt('["iss"]'), /not a JWT/],
-    ['no issuer', jwt({ sub: 'alice', email: 'alice@example.test' }), /no issuer/],
-    ['no e-mail and no sub', jwt({ iss: ISSUER, email: '' }), /neither email nor sub/],
-    ['expired', jwt({ iss: ISSUER, email: 'alice@example.test', exp: now() - 120 }), /expired 2 min ago/],
+  // Tokens are made when each test runs: a table built at load time ages while other suites run.
+  const rejected: Array<[string, () => string, RegExp]> = [
+    ['garbage', () => 'not a token at all', /not a JWT/],
+    ['two parts', () => 'eyJhIjoxfQ.eyJhIjoxfQ', /not a JWT/],
+    ['a payload that is not JSON', () => `${jwt({}).split('.')[0]}.bm90IGpzb24.c2ln`, /not a JWT/],
+    ['a payload that is a JSON array', () => jwt('["iss"]'), /not a JWT/],
+    ['no issuer', () => jwt({ sub: 'alice', email: 'alice@example.test' }), /no issuer/],
+    ['no e-mail and no sub', () => jwt({ iss: ISSUER, email: '' }), /neither email nor sub/],
+    ['expired', () => jwt({ iss: ISSUER, email: 'alice@example.test', exp: now() - 120 }), /expired 2 min ago/],
   ];
-  for (const [what, token, message] of rejected) {
+  for (const [what, makeToken, message] of rejected) {
     it(`refuses ${what}, without quoting the token`, () => {
+      const token = makeToken();
       assert.throws(
         () => describeIdentityToken(token, 'SIGSTORE_ID_TOKEN'),
         (e: unknown) => {

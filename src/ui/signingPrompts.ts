@@ -1,0 +1,138 @@
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import type { DeviceCode } from '../core/oidc/deviceFlow';
+
+export type SigningMethod = 'keyless' | 'key';
+
+/**
+ * Every question signing asks the person, in one place: the commands stay readable, and
+ * tests and automation can answer them (SigstoreApi.useSigningPrompts) since VS Code's
+ * modal dialogs cannot be clicked from an extension host.
+ */
+export interface SigningPrompts {
+  chooseMethod(last: SigningMethod | undefined): Promise<SigningMethod | undefined>;
+  /** Files to sign when none is selected or active. */
+  chooseFiles(): Promise<vscode.Uri[] | undefined>;
+  /** Some companions exist already: replace them, skip those files, or stop. */
+  confirmOverwrite(existing: readonly string[], total: number): Promise<'overwrite' | 'skip' | undefined>;
+  /** Shows the device code; true once the person chose Copy & Open (code copied, page opened). */
+  presentDeviceCode(code: DeviceCode): Promise<boolean>;
+  /** Opens the sign-in page of the browser flow. */
+  openBrowser(url: string): Promise<boolean>;
+  chooseKeyFile(candidates: readonly vscode.Uri[]): Promise<vscode.Uri | undefined>;
+  /** The password of an existing key; `problem` says why it is asked again. */
+  keyPassword(keyPath: string, problem?: string): Promise<string | undefined>;
+  /** A password for a new key, asked twice. */
+  newKeyPassword(): Promise<string | undefined>;
+  /** Whether to keep the password in VS Code's secret storage (the OS keychain). */
+  rememberPassword(keyPath: string): Promise<boolean>;
+  confirmReplaceKey(existing: readonly string[]): Promise<boolean>;
+  chooseFolder(folders: readonly vscode.WorkspaceFolder[]): Promise<vscode.Uri | undefined>;
+}
+
+export const vscodeSigningPrompts: SigningPrompts = {
+  async chooseMethod(last) {
+    const keyless = { label: '$(globe) Sigstore keyless', description: 'sign in with your identity (OpenID Connect)', method: 'keyless' as const };
+    const key = { label: '$(key) cosign key', description: 'sign with cosign.key', method: 'key' as const };
+    const items = last === 'key' ? [key, keyless] : [keyless, key];
+    const picked = await vscode.window.showQuickPick(items, { title: 'Sigstore: Sign Artifact', placeHolder: 'How do you want to sign?' });
+    return picked?.method;
+  },
+
+  async chooseFiles() {
+    return vscode.window.showOpenDialog({ canSelectMany: true, canSelectFolders: false, openLabel: 'Sign', title: 'Sigstore: files to sign' });
+  },
+
+  async confirmOverwrite(existing, total) {
+    const names = existing.map((p) => basename(p));
+    const message =
+      existing.length === 1 ? `${names[0]} already exists. Replace it with a new signature?` : `${existing.length} signature files already exist: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}. Replace them?`;
+    const buttons = total > 1 ? ['Replace', 'Skip Those Files'] : ['Replace'];
+    const answer = await vscode.window.showWarningMessage(message, { modal: true, detail: 'The old signature is replaced only once the new one is complete.' }, ...buttons);
+    return answer === 'Replace' ? 'overwrite' : answer === 'Skip Those Files' ? 'skip' : undefined;
+  },
+
+  async presentDeviceCode(code) {
+    const target = code.verificationUriComplete ?? code.verificationUri;
+    const answer = await vscode.window.showInformationMessage(
+      `Sign in to Sigstore with the code ${code.userCode}`,
+      {
+        modal: true,
+        detail: `"Copy & Open" copies the code and opens ${code.verificationUri} in your browser. Confirm the code there; signing then continues by itself. The code expires in ${Math.round(code.expiresInSeconds / 60)} minutes.`,
+      },
+      'Copy & Open',
+    );
+    if (answer !== 'Copy & Open') return false;
+    // The code is also on the page that opens; a clipboard the browser refuses stops nothing.
+    await Promise.resolve(vscode.env.clipboard.writeText(code.userCode)).catch(() => undefined);
+    await vscode.env.openExternal(vscode.Uri.parse(target, true));
+    return true;
+  },
+
+  async openBrowser(url) {
+    return vscode.env.openExternal(vscode.Uri.parse(url, true));
+  },
+
+  async chooseKeyFile(candidates) {
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri })),
+      { title: 'Sigstore: which key signs?', placeHolder: 'Several cosign.key files are in the workspace' },
+    );
+    return picked?.uri;
+  },
+
+  async keyPassword(keyPath, problem) {
+    return vscode.window.showInputBox({
+      title: `Password of ${vscode.workspace.asRelativePath(keyPath)}`,
+      prompt: problem ?? 'The password the key was encrypted with (cosign generate-key-pair asks for it).',
+      password: true,
+      ignoreFocusOut: true,
+    });
+  },
+
+  async newKeyPassword() {
+    const first = await vscode.window.showInputBox({
+      title: 'Sigstore: password for the new cosign.key (1/2)',
+      prompt: 'The private key is encrypted with it. It is not stored unless you choose so afterwards.',
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.length === 0 ? 'Choose a password: without one the private key is readable by anyone who gets the file.' : undefined),
+    });
+    if (first === undefined) return undefined;
+    const second = await vscode.window.showInputBox({
+      title: 'Sigstore: password for the new cosign.key (2/2)',
+      prompt: 'The same password again.',
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (v) => (v === first ? undefined : 'The passwords differ.'),
+    });
+    return second === first ? second : undefined;
+  },
+
+  async rememberPassword(keyPath) {
+    const answer = await vscode.window.showInformationMessage(
+      `Remember the password of ${vscode.workspace.asRelativePath(keyPath)} in VS Code's secret storage?`,
+      { modal: true, detail: 'It is then kept in the operating system keychain and not asked again. "Sigstore: Forget Key Passwords" removes it.' },
+      'Remember',
+      'Not Now',
+    );
+    return answer === 'Remember';
+  },
+
+  async confirmReplaceKey(existing) {
+    const answer = await vscode.window.showWarningMessage(
+      `${existing.map((p) => vscode.workspace.asRelativePath(p)).join(' and ')} already exist${existing.length === 1 ? 's' : ''}. Replace with a new key pair?`,
+      { modal: true, detail: 'The old private key is lost: signatures made with it can no longer be repeated, and anyone trusting the old cosign.pub will not trust the new one.' },
+      'Replace',
+    );
+    return answer === 'Replace';
+  },
+
+  async chooseFolder(folders) {
+    const picked = await vscode.window.showQuickPick(
+      folders.map((f) => ({ label: f.name, description: f.uri.fsPath, uri: f.uri })),
+      { placeHolder: 'Where should cosign.key and cosign.pub go?' },
+    );
+    return picked?.uri;
+  },
+};
