@@ -7,13 +7,18 @@
 //      VSCODE_TEST_BADGE_TIMEOUT_MS (how long the UI check waits for the badges, default 60 s),
 //      VSCODE_TEST_KEEP=1 (keep the temp workspace and print its path).
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
 
+import { tsImport } from 'tsx/esm/api';
+
 import { REPO_ROOT, launchBrowser, startCodeServer } from './code-server.mjs';
+import { filesContaining, findSecrets } from './secret-scan.mjs';
+import { signThroughWorkbench } from './ui-signing.mjs';
 
 const TOTAL_TIMEOUT_MS = Number(process.env.VSCODE_TEST_TIMEOUT_MS ?? 10 * 60_000);
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -27,6 +32,10 @@ const EXPECTED_BADGES = '.expected-badges.json';
 // test/vscode/index.ts logs this prefix + JSON mocha stats when the suites end.
 const SUMMARY_PREFIX = 'sigstore-vscode-suites-summary ';
 let summary = null;
+// Everything the extension host printed, for the secrets check.
+let consoleText = '';
+// The suites sign with this key password; it must appear nowhere afterwards.
+const TEST_KEY_PASSWORD = `pw-${crypto.randomUUID()}`;
 
 const log = (msg) => console.log(`[vscode-tests] ${msg}`);
 
@@ -229,10 +238,19 @@ async function main() {
   else cleanups.push(() => rm(tmp, { recursive: true, force: true }));
   const workspace = path.join(tmp, 'workspace');
   await bounded(prepareWorkspace(workspace));
+  const sandbox = await bounded(startSandbox(path.join(tmp, 'sandbox'), workspace));
+  cleanups.push(() => sandbox.close());
 
   log('starting code-server');
   const server = await bounded(
-    startCodeServer({ workspace, env: { SIGSTORE_VSCODE_TEST_WORKSPACE: workspace } }),
+    startCodeServer({
+      workspace,
+      env: {
+        SIGSTORE_VSCODE_TEST_WORKSPACE: workspace,
+        SIGSTORE_SANDBOX: JSON.stringify(sandbox.description),
+        SIGSTORE_TEST_KEY_PASSWORD: TEST_KEY_PASSWORD,
+      },
+    }),
   );
   cleanups.push(() => server.stop());
   log(`code-server ready at ${server.url}`);
@@ -288,13 +306,91 @@ async function main() {
   } else {
     log('UI check passed');
   }
+  const signProblems = await bounded(uiSignCheck(page, workspace, sandbox));
+  const leaks = await secretsCheck({ server, workspace, sandbox });
   log(`total ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  // Closing line: the suites' counts plus the UI check as one test.
-  const passes = (summary?.passes ?? 0) + (problems.length ? 0 : 1);
-  const failures = (summary?.failures ?? (code !== 0 ? 1 : 0)) + (problems.length ? 1 : 0);
+  // Closing line: the suites' counts plus the UI, UI signing and secrets checks as one test each.
+  const checks = [problems, signProblems, leaks];
+  const passes = (summary?.passes ?? 0) + checks.filter((c) => c.length === 0).length;
+  const failures = (summary?.failures ?? (code !== 0 ? 1 : 0)) + checks.filter((c) => c.length > 0).length;
   const skipped = summary?.pending ? `, ${summary.pending} skipped` : '';
   console.log(`vscode: ${passes} passed, ${failures} failed${skipped}`);
-  return code !== 0 ? code : problems.length ? 1 : 0;
+  return code !== 0 ? code : checks.some((c) => c.length) ? 1 : 0;
+}
+
+/**
+ * The sandbox (local OpenID provider + Sigstore instance with Fulcio's token checks) the
+ * suites sign against. The workspace then trusts both the fixtures' instance and the
+ * sandbox's (one trusted root listing both), and its settings point signing at the sandbox.
+ */
+async function startSandbox(dir, workspace) {
+  log('starting the sandbox (OpenID provider, Fulcio, Rekor, TSA)');
+  const sandboxModule = await tsImport(path.join(REPO_ROOT, 'test', 'support', 'sandbox.ts'), import.meta.url);
+  const { startSandbox: start, pointWorkspaceAt, describeSandbox } = sandboxModule.default ?? sandboxModule;
+  const sandbox = await start(dir);
+  await pointWorkspaceAt(workspace, sandbox);
+  return { ...sandbox, description: describeSandbox(sandbox) };
+}
+
+/**
+ * Signs a file as a person would (scripts/ui-signing.mjs): the real device-code dialog,
+ * "Copy & Open", the provider's page in a new tab. Returns problems.
+ */
+async function uiSignCheck(page, workspace, sandbox) {
+  const file = 'to-sign/release-notes.md';
+  const problems = [];
+  try {
+    const verifiedBadge = JSON.parse(await readFile(path.join(workspace, EXPECTED_BADGES), 'utf8'))['hello.txt'];
+    const seen = await signThroughWorkbench(page, { file });
+    if (!seen.code || seen.code !== seen.codeOnProviderPage) problems.push(`the dialog's code ${seen.code} is not the provider page's ${seen.codeOnProviderPage}`);
+    if (seen.providerTitle !== 'Sign-in Success') problems.push(`the provider ended on "${seen.providerTitle}"`);
+    if (!seen.message.includes(`signed ${file} as ${sandbox.email}`) || !seen.message.includes('verifies against the trust policy')) {
+      problems.push(`unexpected notification: ${seen.message}`);
+    }
+    if (seen.badge !== verifiedBadge) problems.push(`${file} shows badge "${seen.badge}", not "${verifiedBadge}"`);
+    if (!existsSync(path.join(workspace, `${file}.sigstore.json`))) problems.push(`${file}.sigstore.json was not written`);
+    if (!problems.length) log(`UI signing check passed: ${seen.message}`);
+  } catch (err) {
+    await saveFailureShot(page);
+    problems.push(`signing through the workbench failed: ${err.message.split('\n')[0]}`);
+  }
+  if (problems.length) {
+    console.log('[vscode-tests] UI signing check FAILED:');
+    for (const p of problems) console.log(`    - ${p}`);
+  }
+  return problems;
+}
+
+/**
+ * No identity token Fulcio saw and no key password the suites used may appear in the
+ * extension host's output, code-server's logs and state, or the workspace. Returns problems.
+ */
+async function secretsCheck({ server, workspace, sandbox }) {
+  const problems = [];
+  if (sandbox.tokensSeen.length === 0) problems.push('no identity token reached Fulcio: the keyless signing suites did not sign');
+  const secrets = [
+    ...sandbox.tokensSeen.map((value, i) => ({ label: `identity token #${i + 1}`, value })),
+    { label: 'key password', value: TEST_KEY_PASSWORD },
+  ];
+  const { leaks, files } = await findSecrets({
+    roots: [server.tmpDir, workspace],
+    texts: [
+      { name: 'extension host console', text: consoleText },
+      { name: 'code-server output', text: server.output() },
+    ],
+    secrets,
+  });
+  for (const leak of leaks) problems.push(`${leak.label} found in ${leak.where}`);
+  // The scan must have read the Sigstore output channel's log, or it proves nothing.
+  const channelLogs = await filesContaining(server.tmpDir, /Sigstore\.log$/, 'Rekor log index');
+  if (channelLogs.length === 0) problems.push(`no Sigstore output channel log recording a signing was found under ${server.tmpDir}`);
+  if (problems.length) {
+    console.log('[vscode-tests] secrets check FAILED:');
+    for (const p of problems) console.log(`    - ${p}`);
+  } else {
+    log(`secrets check passed: ${secrets.length} secret(s) absent from ${files} file(s) and the captured output`);
+  }
+  return problems;
 }
 
 // VS Code forwards the extension host's console as ('%c INFO', '<css>', format, ...args):
@@ -315,6 +411,7 @@ async function forwardConsole(msg) {
   } catch {
     text = msg.text(); // arguments gone (page navigated) or not serialisable
   }
+  consoleText += `${text}\n`;
   if (text.startsWith(SUMMARY_PREFIX)) {
     try {
       summary = JSON.parse(text.slice(SUMMARY_PREFIX.length));

@@ -5,12 +5,15 @@
 // As a program: `node --import tsx test/support/sandbox.ts DIR` writes DIR/trusted_root.json
 // and DIR/sandbox.json, prints one line "sandbox-ready <sandbox.json>" and serves until
 // it is stopped (SIGINT/SIGTERM).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { createFulcioGate, type FulcioGate } from './fulcio-gate';
 import { startOidcProvider, type OidcProvider, type OidcProviderOptions } from './oidc-provider';
 import { startSigstoreInstance, type SigstoreInstance, type TrustedRootJSON } from './sigstore-instance';
+
+/** The folder of files waiting to be signed that pointWorkspaceAt adds. */
+export const TO_SIGN_FOLDER = 'to-sign';
 
 /** Where everything is: what sandbox.json holds. */
 export interface SandboxDescription {
@@ -33,7 +36,8 @@ export interface Sandbox extends SandboxDescription {
 }
 
 export async function startSandbox(dir: string, oidcOptions: OidcProviderOptions = {}): Promise<Sandbox> {
-  const oidc = await startOidcProvider(oidcOptions);
+  // 127.0.0.2: the device page must open from code-server as it is (see OidcProviderOptions.host).
+  const oidc = await startOidcProvider({ host: '127.0.0.2', ...oidcOptions });
   const tokensSeen: string[] = [];
   const gate = createFulcioGate({ issuer: oidc.issuer });
   const recordingGate: FulcioGate = (body) => {
@@ -95,6 +99,30 @@ export function mergeTrustedRoots(a: TrustedRootJSON, b: TrustedRootJSON): Trust
     merged[key] = [...((a[key] as unknown[] | undefined) ?? []), ...((b[key] as unknown[] | undefined) ?? [])];
   }
   return merged;
+}
+
+/**
+ * Points a fixture workspace (test/support/fixtures.ts) at the sandbox: its trusted_root.json
+ * then trusts both the fixtures' instance and the sandbox, and its settings send signing and
+ * sign-in to the sandbox. The fixtures' own settings win where both set something.
+ */
+export async function pointWorkspaceAt(workspace: string, sandbox: Sandbox): Promise<void> {
+  // Files to sign, and a rule that trusts the sandbox's identity for them, so a file signed
+  // there turns verified (the other files keep the fixtures' rule).
+  await mkdir(path.join(workspace, TO_SIGN_FOLDER), { recursive: true });
+  await writeFile(path.join(workspace, TO_SIGN_FOLDER, 'release-notes.md'), '# Release 1.0\n\nSign me: right-click → Sign Artifact.\n');
+  await writeFile(path.join(workspace, TO_SIGN_FOLDER, 'app.tar.gz'), Buffer.alloc(64 * 1024, 7));
+  const policyFile = path.join(workspace, '.sigstore', 'policy.json');
+  const policy = JSON.parse(await readFile(policyFile, 'utf8')) as { rules: unknown[] };
+  policy.rules.push({ name: 'signed in the sandbox', match: [`${TO_SIGN_FOLDER}/**`], identities: [{ subject: sandbox.email, issuer: sandbox.issuer }] });
+  await writeFile(policyFile, `${JSON.stringify(policy, null, 2)}\n`);
+
+  const rootFile = path.join(workspace, 'trusted_root.json');
+  const fixtureRoot = JSON.parse(await readFile(rootFile, 'utf8')) as TrustedRootJSON;
+  await writeFile(rootFile, `${JSON.stringify(mergeTrustedRoots(fixtureRoot, sandbox.sigstore.trustedRoot), null, 2)}\n`);
+  const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+  const settings = JSON.parse(await readFile(settingsFile, 'utf8')) as Record<string, unknown>;
+  await writeFile(settingsFile, `${JSON.stringify({ ...settingsFor(sandbox), ...settings }, null, 2)}\n`);
 }
 
 function safeJson(body: unknown): unknown {
