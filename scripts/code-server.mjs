@@ -284,7 +284,7 @@ export async function copyExtension(extensionRoot, extensionsDir) {
   return dest;
 }
 
-// ---- CLI: `npm start` (scripts/start.sh) serves the product to a person ----------------
+// ---- CLI: `npm start` (scripts/start.sh, scripts/demo.mjs) serves the product to a person --
 // node scripts/code-server.mjs <workspace> [--port N] [--vsix FILE | --copy-extension DIR]
 async function cli(argv) {
   const opts = { port: 8080 };
@@ -300,7 +300,16 @@ async function cli(argv) {
     console.error('usage: node scripts/code-server.mjs <workspace> [--port N] [--vsix FILE | --copy-extension DIR]');
     process.exit(2);
   }
-  const workspace = path.resolve(rest[0]);
+  await serve({ workspace: path.resolve(rest[0]), ...opts });
+}
+
+/**
+ * Serves `workspace` in code-server with the extension installed from `vsix` (or copied from
+ * `copyFrom`) until Ctrl-C; `notes` are printed under the URL, `onStop` runs at shutdown.
+ * @param {{ workspace: string, port: number, vsix?: string, copyFrom?: string, notes?: string[], onStop?: () => Promise<void> }} opts
+ */
+export async function serve(opts) {
+  const { workspace } = opts;
   // Fresh state every start: the demo always shows the extension as just installed.
   const state = await mkdtemp(path.join(os.tmpdir(), 'sigstore-vscode-start-'));
   const userDataDir = path.join(state, 'user-data');
@@ -313,6 +322,7 @@ async function cli(argv) {
     if (stopping) return;
     stopping = true;
     await server?.stop();
+    await opts.onStop?.().catch(() => undefined);
     await rm(state, { recursive: true, force: true });
     process.exit(code);
   };
@@ -326,7 +336,8 @@ async function cli(argv) {
     await shutdown(1);
   }
   const open = `${server.url}/?folder=${encodeURIComponent(workspace).replace(/%2F/g, '/')}`;
-  console.log(`\n  Sigstore for VS Code is running. Open:\n\n    ${open}\n\n  Workspace: ${workspace}\n  Ctrl-C stops it.\n`);
+  const notes = (opts.notes ?? []).map((n) => `  ${n}\n`).join('');
+  console.log(`\n  Sigstore for VS Code is running. Open:\n\n    ${open}\n\n  Workspace: ${workspace}\n${notes}  Ctrl-C stops it.\n`);
   server.process.on('exit', (code) => {
     if (stopping) return;
     console.error(`[start] code-server exited (code ${code})`);

@@ -1,11 +1,15 @@
 // Refreshes the README's screenshots from the real VS Code (code-server + Chromium):
-// the packaged extension on the demo workspace, a verified and a failed Verify report.
+// the packaged extension on the demo workspace (with the sandbox of npm start), a verified
+// and a failed Verify report, and keyless signing through the device-code dialog.
 //   npm run package && node scripts/screenshots.mjs
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { tsImport } from 'tsx/esm/api';
+
 import { REPO_ROOT, installExtension, launchBrowser, startCodeServer } from './code-server.mjs';
+import { signThroughWorkbench } from './ui-signing.mjs';
 
 const OUT = path.join(REPO_ROOT, 'media', 'screenshots');
 const VSIX = path.join(REPO_ROOT, 'dist', 'sigstore-vscode.vsix');
@@ -16,6 +20,10 @@ const gen = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/fixtur
 if (gen.status !== 0) process.exit(1);
 await rm(path.join(workspace, '.expected-badges.json'));
 await rm(path.join(workspace, '.fixture-manifest.json'));
+const sandboxModule = await tsImport(path.join(REPO_ROOT, 'test', 'support', 'sandbox.ts'), import.meta.url);
+const { startSandbox, pointWorkspaceAt } = sandboxModule.default ?? sandboxModule;
+const sandbox = await startSandbox(path.join(tmp, 'sandbox'));
+await pointWorkspaceAt(workspace, sandbox);
 
 const extensionsDir = path.join(tmp, 'extensions');
 const userDataDir = path.join(tmp, 'user-data');
@@ -48,9 +56,13 @@ try {
   await page.keyboard.press('W');
   await verify('tampered.txt');
   await page.screenshot({ path: path.join(OUT, 'failed-report.png') });
+  await page.keyboard.press('Control+K');
+  await page.keyboard.press('W');
+  await signThroughWorkbench(page, { file: 'to-sign/release-notes.md', screenshots: OUT });
   console.log(`screenshots written to ${path.relative(REPO_ROOT, OUT)}`);
 } finally {
   await browser.close();
   await server.stop();
+  await sandbox.close();
   await rm(tmp, { recursive: true, force: true });
 }

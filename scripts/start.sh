@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm start`: serves the extension to a person in code-server (a real VS Code in the
 # browser): installs what is missing, builds, packages the .vsix, installs it into a fresh
-# extensions dir, writes a demo workspace of signed/tampered files and prints the URL.
+# extensions dir, starts the sandbox (local OpenID provider, Fulcio, Rekor, TSA), writes a
+# demo workspace of signed/tampered files configured for it, and prints the URL.
 # PORT (default 8080) picks the port; the server binds 127.0.0.1 only. Ctrl-C stops it.
 set -euo pipefail
 
@@ -20,12 +21,7 @@ rm -f "$VSIX"
 # No stdin, so vsce cannot stop to ask a question.
 npx --no-install vsce package --no-dependencies --out "$VSIX" </dev/null
 
-echo "[start] writing the demo workspace to $DEMO"
-rm -rf "$DEMO"
-mkdir -p "$DEMO"
-node --import tsx test/support/fixtures.ts "$DEMO"
-# What the tests read is not part of the demo.
-rm -f "$DEMO/.expected-badges.json" "$DEMO/.fixture-manifest.json"
-
-# exec: Ctrl-C reaches the launcher, which stops code-server and removes its state.
-exec node scripts/code-server.mjs "$DEMO" --port "$PORT" --vsix "$VSIX"
+echo "[start] writing the demo workspace to $DEMO and starting the sandbox"
+# exec: Ctrl-C reaches the launcher, which stops code-server and the sandbox and removes
+# their state.
+exec node scripts/demo.mjs "$DEMO" --port "$PORT" --vsix "$VSIX"
