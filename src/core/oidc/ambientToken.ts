@@ -3,7 +3,7 @@
  * `SIGSTORE_ID_TOKEN` (GitLab and others set it to a token for audience "sigstore"), and
  * GitHub Actions' token service (`ACTIONS_ID_TOKEN_REQUEST_URL` + `_TOKEN`).
  */
-import { OidcError } from './deviceFlow';
+import { OidcError } from './openidProvider';
 
 const AUDIENCE = 'sigstore';
 const MAX_RESPONSE_BYTES = 64 * 1024;

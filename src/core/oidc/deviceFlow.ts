@@ -32,6 +32,7 @@ export interface DeviceFlowOptions {
 
 const DEFAULT_INTERVAL_S = 5;
 const SLOW_DOWN_STEP_S = 5;
+const MIN_INTERVAL_S = 1;
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** Runs the device flow to its end and returns the ID token. */
@@ -53,13 +54,17 @@ export async function deviceFlowIdToken(options: DeviceFlowOptions): Promise<str
   if (!deviceCode || !userCode || !verificationUri) {
     throw new OidcError('BAD_RESPONSE', 'The provider did not return a device code, user code and verification URI.', 'Check the OIDC issuer setting.');
   }
-  let intervalS = Math.max(0, numberField(a, 'interval') ?? DEFAULT_INTERVAL_S);
+  // A missing, zero or negative interval would make us hammer the provider: RFC 8628's 5 s then.
+  const offered = numberField(a, 'interval');
+  let intervalS = offered !== undefined && offered >= MIN_INTERVAL_S ? offered : DEFAULT_INTERVAL_S;
+  const deadline = Date.now() + expiresIn * 1000;
   await options.onCode({ userCode, verificationUri, verificationUriComplete: stringField(a, 'verification_uri_complete'), expiresInSeconds: expiresIn });
 
   const sleep = options.sleep ?? abortableSleep;
+  // Both clocks: the real one, and the waits asked for (an injected sleep may not take time).
   let waitedMs = 0;
   for (;;) {
-    if (waitedMs > expiresIn * 1000) throw expired();
+    if (waitedMs > expiresIn * 1000 || Date.now() > deadline) throw expired();
     const wait = intervalS * 1000;
     options.onPoll?.(wait);
     await sleep(wait, options.signal);

@@ -75,6 +75,33 @@ describe('OIDC device flow (RFC 8628)', () => {
     }
   });
 
+  it('never polls faster than once a second: an interval of 0 counts as absent (5 s)', async () => {
+    const p = await scriptedProvider([[400, { error: 'authorization_pending' }], [200, { id_token: 't' }]], {
+      device: { device_code: 'd', user_code: 'u', verification_uri: 'http://127.0.0.1/x', expires_in: 60, interval: 0 },
+    });
+    try {
+      await deviceFlowIdToken({ issuer: p.issuer, clientId: 'sigstore', onCode: () => undefined, sleep });
+      assert.deepEqual(waits, [5000, 5000]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('gives up on the real clock too, when the waits take no time', async () => {
+    const pending = Array.from({ length: 1000 }, (): [number, object] => [400, { error: 'authorization_pending' }]);
+    // expires_in 0: the deadline has passed by the first poll, whatever the injected sleep does.
+    const p = await scriptedProvider(pending, { device: { device_code: 'd', user_code: 'u', verification_uri: 'http://127.0.0.1/x', expires_in: 0, interval: 1 } });
+    try {
+      await assert.rejects(
+        deviceFlowIdToken({ issuer: p.issuer, clientId: 'sigstore', onCode: () => new Promise((r) => setTimeout(r, 5)), sleep }),
+        (e: unknown) => (e as OidcError).code === 'EXPIRED',
+      );
+      assert.equal(p.polls.length, 0);
+    } finally {
+      await p.close();
+    }
+  });
+
   for (const [error, code] of [
     ['access_denied', 'ACCESS_DENIED'],
     ['expired_token', 'EXPIRED'],
