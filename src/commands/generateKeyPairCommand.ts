@@ -31,8 +31,13 @@ export async function generateKeyPairCommand(services: ExtensionServices, target
       core.generateCosignKeyPair(password),
     );
     const overwrite = existing.length > 0;
-    await core.writeCompanion(privateKey, pair.privateKeyPem, { overwrite, mode: 0o600 });
-    await core.writeCompanion(publicKey, pair.publicKeyPem, { overwrite });
+    await core.writeCompanions(
+      [
+        { path: privateKey, bytes: pair.privateKeyPem, mode: 0o600 },
+        { path: publicKey, bytes: pair.publicKeyPem },
+      ],
+      { overwrite },
+    );
     services.log.info(`Generated a key pair: ${privateKey} (encrypted) and ${publicKey}`);
     if (await prompts.rememberPassword(privateKey)) await passwords.remember(privateKey, password);
     else await passwords.forget(privateKey);

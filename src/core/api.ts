@@ -7,7 +7,7 @@ export { obtainIdentityToken, type IdentityToken } from './oidc/identityToken';
 export { applyPolicy, decide, type PolicyState } from './policy/evaluate';
 export { DEFAULT_POLICY_PATH, loadPolicyFile, compilePolicy, type PolicyLoad, type PolicyDiagnostic } from './policy/policy';
 export { generateCosignKeyPair, readCosignPrivateKey } from './sign/cosignKey';
-export { writeCompanion } from './sign/companionWriter';
+export { writeCompanions } from './sign/companionWriter';
 export { companionsToWrite, signFileAndWrite, type FileSigner, type SignedFile } from './sign/fileSigning';
 export { createKeylessSession } from './sign/keylessSigner';
 export { publicKeyPemOf } from './sign/keySigner';

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { link, lstat, open, rename, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SigstoreError } from '../errors';
 
 /** A companion (signature, bundle, key) could not be written. */
 export class CompanionWriteError extends SigstoreError {}
+
+/** One file to write: its path, content and permissions (0600 for private keys). */
+export interface CompanionFile {
+  readonly path: string;
+  readonly bytes: Buffer | string;
+  readonly mode?: number;
+}
 
 /**
  * Writes a companion file atomically: a temp file in the same folder (so the rename stays on
@@ -13,36 +20,82 @@ export class CompanionWriteError extends SigstoreError {}
  * file is left as it was. Without `overwrite` an existing file is never replaced, even if it
  * appears while we write. `mode` is the new file's permissions (0600 for private keys).
  */
-export async function writeCompanion(path: string, bytes: Buffer | string, { overwrite, mode = 0o644 }: { overwrite: boolean; mode?: number }): Promise<void> {
-  if (!overwrite && (await exists(path))) throw existsError(path);
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  let placed = false;
+export async function writeCompanion(path: string, bytes: Buffer | string, { overwrite, mode }: { overwrite: boolean; mode?: number }): Promise<void> {
+  await writeCompanions([{ path, bytes, mode }], { overwrite });
+}
+
+/**
+ * Writes files that belong together (F.sig and its bundle, cosign.key and cosign.pub) as one
+ * unit: every temp file is complete before the first is placed, and if placing one fails the
+ * ones already placed are taken back, restoring what was there before. Nothing is ever left
+ * half-new.
+ */
+export async function writeCompanions(files: readonly CompanionFile[], { overwrite }: { overwrite: boolean }): Promise<void> {
+  if (!overwrite) for (const f of files) await assertCompanionAbsent(f.path);
+  const temps: string[] = [];
+  const undo: Array<() => Promise<void>> = [];
+  const backups: string[] = [];
   try {
-    // A private key gets 0600 from the start, never a moment of wider access.
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.writeFile(bytes);
-      // Flush before the rename, or a crash could leave the new name pointing at empty content.
-      await handle.sync();
-    } finally {
-      await handle.close();
+    for (const f of files) {
+      const temp = tempNameFor(f.path, 'tmp');
+      // A private key gets its mode from the start, never a moment of wider access.
+      const handle = await open(temp, 'wx', f.mode ?? 0o644);
+      temps.push(temp);
+      try {
+        await handle.writeFile(f.bytes);
+        // Flush before the rename, or a crash could leave the new name pointing at empty content.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
     }
-    if (overwrite) {
-      await rename(temp, path);
-      placed = true;
-    } else {
-      await placeWithoutReplacing(temp, path);
+    for (const [i, f] of files.entries()) {
+      const temp = temps[i]!;
+      if (!overwrite) {
+        await placeWithoutReplacing(temp, f.path);
+        undo.push(() => unlink(f.path));
+        continue;
+      }
+      // Keep the old file under another name until every new one is in place.
+      const backup = tempNameFor(f.path, 'old');
+      const hadOld = await keepOld(f.path, backup);
+      if (hadOld) backups.push(backup);
+      await rename(temp, f.path);
+      undo.push(hadOld ? () => rename(backup, f.path) : () => unlink(f.path));
     }
   } catch (e) {
-    if (!placed) await unlink(temp).catch(() => undefined);
+    for (const step of undo.reverse()) await step().catch(() => undefined);
+    await Promise.all([...temps, ...backups].map((t) => unlink(t).catch(() => undefined)));
     if (e instanceof CompanionWriteError) throw e;
     const err = e as NodeJS.ErrnoException;
+    const failed = files.find((f) => err.path === f.path || (err as { dest?: string }).dest === f.path)?.path ?? files.map((f) => f.path).join(' and ');
     throw new CompanionWriteError(
       err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS' ? 'NO_ACCESS' : 'WRITE_FAILED',
-      `${path} could not be written: ${err.message ?? String(e)}`,
+      `${failed} could not be written: ${err.message ?? String(e)}`,
       'Check that the folder exists and is writable.',
     );
   }
+  await Promise.all([...temps, ...backups].map((t) => unlink(t).catch(() => undefined)));
+}
+
+/** A second name for the file at `path` (a hard link, else a copy); false when there is none. */
+async function keepOld(path: string, backup: string): Promise<boolean> {
+  try {
+    await link(path, backup);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    const info = await lstat(path);
+    if (info.isDirectory()) throw Object.assign(new Error(`${path} is a folder`), { code: 'EISDIR', path });
+    // File systems without hard links.
+    await copyFile(path, backup);
+    return true;
+  }
+}
+
+function tempNameFor(path: string, kind: 'tmp' | 'old'): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.${kind}`);
 }
 
 /**

@@ -4,7 +4,7 @@
  * signature exists; each companion is written atomically.
  */
 import type { KeyObject } from 'node:crypto';
-import { assertCompanionAbsent, writeCompanion } from './companionWriter';
+import { assertCompanionAbsent, writeCompanion, writeCompanions } from './companionWriter';
 import type { KeylessSession } from './keylessSigner';
 import { signFileWithKey } from './keySigner';
 
@@ -66,8 +66,7 @@ export async function signFileAndWrite(
     ({ bundle, logIndex } = await signer.logSignature({ bundle, publicKeyPem: signer.publicKeyPem }, options.signal));
   }
   options.signal?.throwIfAborted();
-  await writeCompanion(bundlePath!, json(bundle), { overwrite: options.overwrite });
-  await writeCompanion(sigPath!, signature.sigBase64, { overwrite: options.overwrite });
+  await writeCompanions([{ path: bundlePath!, bytes: json(bundle) }, { path: sigPath!, bytes: signature.sigBase64 }], { overwrite: options.overwrite });
   return { path, written: [bundlePath!, sigPath!], logIndex };
 }
 

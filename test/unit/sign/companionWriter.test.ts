@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompanionWriteError, writeCompanion } from '../../../src/core/sign/companionWriter';
+import { CompanionWriteError, writeCompanion, writeCompanions } from '../../../src/core/sign/companionWriter';
 
 const isCode = (code: string) => (e: unknown) => e instanceof CompanionWriteError && e.code === code;
 
@@ -50,6 +50,28 @@ describe('writing companion files (core)', () => {
     const content = await readFile(join(dir, 'F.sig'), 'utf8');
     assert.match(content, /^(a{1000}|b{1000}|c{1000}|d{1000})$/);
     assert.deepEqual(await listing(), ['F.sig']);
+  });
+
+  it('files that belong together are placed as one: when the second cannot be, the first is taken back', async () => {
+    await writeFile(join(dir, 'F.sigstore.json'), 'old bundle');
+    // F.sig is a folder: placing the new F.sig fails after the new bundle was placed.
+    await mkdir(join(dir, 'F.sig'));
+    await assert.rejects(
+      writeCompanions([{ path: join(dir, 'F.sigstore.json'), bytes: 'new bundle' }, { path: join(dir, 'F.sig'), bytes: 'new sig' }], { overwrite: true }),
+      isCode('WRITE_FAILED'),
+    );
+    assert.equal(await readFile(join(dir, 'F.sigstore.json'), 'utf8'), 'old bundle', 'the old bundle is back');
+    assert.deepEqual(await listing(), ['F.sig', 'F.sigstore.json'], 'no temp or backup file left');
+
+    await rm(join(dir, 'F.sig'), { recursive: true });
+    await writeCompanions([{ path: join(dir, 'k.key'), bytes: 'secret', mode: 0o600 }, { path: join(dir, 'k.pub'), bytes: 'public' }], { overwrite: false });
+    await assert.rejects(writeCompanions([{ path: join(dir, 'x.key'), bytes: 'a' }, { path: join(dir, 'k.pub'), bytes: 'b' }], { overwrite: false }), isCode('EXISTS'));
+    assert.deepEqual(await listing(), ['F.sigstore.json', 'k.key', 'k.pub'], 'nothing of a refused pair was written');
+    const { stat } = await import('node:fs/promises');
+    assert.equal((await stat(join(dir, 'k.key'))).mode & 0o777, 0o600);
+    await writeCompanions([{ path: join(dir, 'k.key'), bytes: 'secret 2', mode: 0o600 }, { path: join(dir, 'k.pub'), bytes: 'public 2' }], { overwrite: true });
+    assert.equal(await readFile(join(dir, 'k.pub'), 'utf8'), 'public 2');
+    assert.deepEqual(await listing(), ['F.sigstore.json', 'k.key', 'k.pub']);
   });
 
   it('a failed write leaves the old content and no temp file', async () => {
