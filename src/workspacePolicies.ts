@@ -16,6 +16,9 @@ export class WorkspacePolicies implements vscode.Disposable {
   private readonly states = new Map<string, PolicyState>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('sigstore-policy');
   private watchers: vscode.Disposable[] = [];
+  private running: Promise<void> | undefined;
+  private again = false;
+  private disposed = false;
 
   constructor(private readonly onDidChange: () => void) {}
 
@@ -35,41 +38,70 @@ export class WorkspacePolicies implements vscode.Disposable {
     return best?.state ?? { kind: 'none' };
   }
 
-  /** Reloads every folder's policy, re-watches the files, and notifies once. */
-  async reload(): Promise<void> {
-    for (const w of this.watchers) w.dispose();
-    this.watchers = [];
-    this.states.clear();
-    this.diagnostics.clear();
+  /**
+   * Reloads every folder's policy, re-watches the files, and notifies once. Calls while a
+   * reload runs are folded into one more reload after it (saving a key pair fires several
+   * events at once); the old states stay in force until the new ones are complete.
+   */
+  reload(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.loadAll();
+      } while (this.again && !this.disposed);
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async loadAll(): Promise<void> {
+    const states = new Map<string, PolicyState>();
+    const watched = new Set<string>();
+    const diagnostics: Array<[vscode.Uri, vscode.Diagnostic[]]> = [];
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
       const path = WorkspacePolicies.pathFor(folder);
-      this.watch(path);
-      this.states.set(folder.uri.fsPath, await this.load(path));
+      watched.add(path);
+      states.set(folder.uri.fsPath, await this.load(path, watched, diagnostics));
     }
+    if (this.disposed) return;
+    for (const w of this.watchers) w.dispose();
+    this.watchers = [...watched].map((p) => this.watch(p));
+    this.states.clear();
+    for (const [folder, state] of states) this.states.set(folder, state);
+    this.diagnostics.clear();
+    for (const [uri, list] of diagnostics) this.diagnostics.set(uri, list);
     this.onDidChange();
   }
 
-  private async load(path: string): Promise<PolicyState> {
+  private async load(path: string, watched: Set<string>, diagnostics: Array<[vscode.Uri, vscode.Diagnostic[]]>): Promise<PolicyState> {
     if (!(await isRegularFile(path))) return { kind: 'none' };
     if (!vscode.workspace.isTrusted) return { kind: 'ignored', reason: 'the workspace is not trusted, so its trust policy is not applied' };
     const load = await loadCore().loadPolicyFile(path);
     // A key made or replaced after the policy was loaded (Generate Key Pair) counts at once.
-    for (const reference of load.references ?? []) this.watch(reference);
+    for (const reference of load.references ?? []) watched.add(reference);
     if (load.diagnostics.length) {
       const text = await readLimited(path, 1024 * 1024).then((b) => b.toString('utf8'), () => '');
-      this.diagnostics.set(vscode.Uri.file(path), load.diagnostics.map((d) => toDiagnostic(d, text)));
+      diagnostics.push([vscode.Uri.file(path), load.diagnostics.map((d) => toDiagnostic(d, text))]);
     }
     return { kind: 'loaded', load };
   }
 
-  private watch(path: string): void {
+  private watch(path: string): vscode.Disposable {
     const slash = path.lastIndexOf(sep);
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.slice(0, slash)), path.slice(slash + 1)));
     const reload = () => void this.reload();
-    this.watchers.push(watcher, watcher.onDidChange(reload), watcher.onDidCreate(reload), watcher.onDidDelete(reload));
+    const subscriptions = [watcher.onDidChange(reload), watcher.onDidCreate(reload), watcher.onDidDelete(reload)];
+    return new vscode.Disposable(() => {
+      for (const d of subscriptions) d.dispose();
+      watcher.dispose();
+    });
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const w of this.watchers) w.dispose();
     this.diagnostics.dispose();
   }
