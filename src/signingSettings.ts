@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
+import { PUBLIC_GOOD } from './core/publicGood';
 
 /** Where signing goes: the public-good instance unless the user set up a private one. */
 export interface SigningSettings {
@@ -16,31 +17,18 @@ export interface SigningSettings {
   readonly uploadKeySignatures: boolean;
 }
 
-export const PUBLIC_GOOD_ISSUER = 'https://oauth2.sigstore.dev/auth';
 
-/** Every setting that redirects signing or identity: ignored (restricted) in untrusted workspaces. */
-export const SIGNING_SETTINGS = [
-  'sigstore.fulcioURL',
-  'sigstore.rekorURL',
-  'sigstore.tsaURL',
-  'sigstore.oidcIssuer',
-  'sigstore.oidcClientId',
-  'sigstore.signInFlow',
-  'sigstore.signInRedirectPort',
-  'sigstore.keyFile',
-  'sigstore.keySigning.uploadToRekor',
-];
 
 export function signingSettings(): SigningSettings {
   const config = vscode.workspace.getConfiguration('sigstore');
   const text = (key: string, fallback: string) => config.get<string>(key)?.trim() || fallback;
   const tsa = config.get<string>('tsaURL')?.trim();
   return {
-    fulcioURL: text('fulcioURL', 'https://fulcio.sigstore.dev'),
-    rekorURL: text('rekorURL', 'https://rekor.sigstore.dev'),
+    fulcioURL: text('fulcioURL', PUBLIC_GOOD.fulcioURL),
+    rekorURL: text('rekorURL', PUBLIC_GOOD.rekorURL),
     ...(tsa ? { tsaURL: tsa } : {}),
-    issuer: text('oidcIssuer', PUBLIC_GOOD_ISSUER),
-    clientId: text('oidcClientId', 'sigstore'),
+    issuer: text('oidcIssuer', PUBLIC_GOOD.oidcIssuer),
+    clientId: text('oidcClientId', PUBLIC_GOOD.oidcClientId),
     flow: config.get<string>('signInFlow') === 'browser' ? 'browser' : 'device',
     redirectPort: config.get<number>('signInRedirectPort', 0),
     keyFile: resolvePath(config.get<string>('keyFile')),

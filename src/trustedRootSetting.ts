@@ -2,12 +2,12 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { readLimited } from './core/artifacts/artifact';
 import * as vscode from 'vscode';
+import { PUBLIC_GOOD } from './core/publicGood';
 import type { TrustedRootChoice, TrustInputs } from './core/verify/trustInputs';
 import { loadCore } from './coreLoader';
 
 export const TRUSTED_ROOT_SETTING = 'sigstore.trustedRoot';
 export const NETWORK_SETTINGS = ['sigstore.network.enabled', 'sigstore.rekorURL'];
-const PUBLIC_GOOD_REKOR = 'https://rekor.sigstore.dev';
 const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024;
 
 /** The configured trusted_root.json path, resolved; undefined for the embedded public-good root. */
@@ -38,6 +38,6 @@ export function networkSettings(): TrustInputs['network'] {
   const config = vscode.workspace.getConfiguration('sigstore');
   return {
     allowed: vscode.workspace.isTrusted && config.get<boolean>('network.enabled', false),
-    rekorURL: config.get<string>('rekorURL')?.trim() || PUBLIC_GOOD_REKOR,
+    rekorURL: config.get<string>('rekorURL')?.trim() || PUBLIC_GOOD.rekorURL,
   };
 }

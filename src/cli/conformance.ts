@@ -10,6 +10,7 @@ import { SigstoreError } from '../core/errors';
 import { PUBLIC_GOOD_SERVICES, signFileKeyless, signStatementKeyless, type SigstoreServices } from '../core/sign/keylessSigner';
 import { parseTrustedRoot, publicGoodTrustedRoot, type LoadedTrustedRoot } from '../core/trust/trustedRoot';
 import { verifyBundleFile, type BundleExpectation } from '../core/verify/bundleVerifier';
+import { useEnvironmentProxy } from './environmentProxy';
 
 class UsageError extends Error {}
 
@@ -158,6 +159,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+useEnvironmentProxy();
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

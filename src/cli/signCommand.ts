@@ -7,6 +7,8 @@
 import { spawn } from 'node:child_process';
 import { lstat, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { abortable } from '../core/abortable';
+import { PUBLIC_GOOD } from '../core/publicGood';
 import { readLimited } from '../core/artifacts/artifact';
 import { SigstoreError } from '../core/errors';
 import type { DeviceCode } from '../core/oidc/deviceFlow';
@@ -29,8 +31,6 @@ export const SIGN_USAGE = `usage: sigstore sign [--key FILE] [--identity-token T
   SIGSTORE_OIDC_CLIENT_ID (flags win), SIGSTORE_ID_TOKEN, COSIGN_PASSWORD.
   Exit status: 0 all signed, 1 some not signed, 2 usage or setup error, 130 interrupted.`;
 
-const PUBLIC_GOOD_ISSUER = 'https://oauth2.sigstore.dev/auth';
-const PUBLIC_GOOD_CLIENT_ID = 'sigstore';
 const MAX_KEY_BYTES = 64 * 1024;
 const EXIT_INTERRUPTED = 130;
 
@@ -163,7 +163,7 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
     const signing = signFileAndWrite(file, signer, { overwrite: o.overwrite, bundleOut: o.bundle && resolve(o.bundle), signal });
     let signed: SignedFile;
     try {
-      signed = await untilAborted(signing, signal);
+      signed = await abortable(signing, signal);
     } catch (e) {
       if (signal.aborted) {
         // Mid-write: let the companions land whole (or not at all) before exiting.
@@ -249,8 +249,8 @@ async function keylessSigner(o: SignOptions, calls: ServiceCalls, signal: AbortS
 }
 
 function signIn(o: SignOptions, signal: AbortSignal): Promise<IdentityToken> {
-  const issuer = o.issuer ?? (process.env.SIGSTORE_OIDC_ISSUER || PUBLIC_GOOD_ISSUER);
-  const clientId = o.clientId ?? (process.env.SIGSTORE_OIDC_CLIENT_ID || PUBLIC_GOOD_CLIENT_ID);
+  const issuer = o.issuer ?? (process.env.SIGSTORE_OIDC_ISSUER || PUBLIC_GOOD.oidcIssuer);
+  const clientId = o.clientId ?? (process.env.SIGSTORE_OIDC_CLIENT_ID || PUBLIC_GOOD.oidcClientId);
   checkURL('OIDC issuer', issuer);
   return obtainIdentityToken({
     issuer,
@@ -259,20 +259,29 @@ function signIn(o: SignOptions, signal: AbortSignal): Promise<IdentityToken> {
     env: process.env,
     signal,
     onDeviceCode: (code: DeviceCode) => {
-      const url = code.verificationUriComplete ?? code.verificationUri;
-      process.stderr.write(`To sign in, open ${url} and confirm the code ${code.userCode}\n`);
+      const url = printable(code.verificationUriComplete ?? code.verificationUri);
+      process.stderr.write(`To sign in, open ${url} and confirm the code ${printable(code.userCode)}\n`);
       process.stderr.write(`Waiting for the sign-in to be confirmed (the code expires in ${Math.round(code.expiresInSeconds / 60)} min)…\n`);
     },
     openBrowser: (url: string) => {
-      process.stderr.write(`To sign in, open ${url}\nWaiting for the browser to come back…\n`);
+      process.stderr.write(`To sign in, open ${printable(url)}\nWaiting for the browser to come back…\n`);
       // Only with a person at the terminal: a script has nobody to look at a browser.
       if (process.stderr.isTTY) openInBrowser(url);
     },
   });
 }
 
+/** Text from the provider, without the control characters that could rewrite the terminal. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+}
+
 function openInBrowser(url: string): void {
-  const [command, ...args] = process.platform === 'darwin' ? ['open'] : process.platform === 'win32' ? ['cmd', '/c', 'start', '""'] : ['xdg-open'];
+  // The address comes from the provider's discovery document: web pages only.
+  if (!/^https?:$/.test(new URL(url).protocol)) return;
+  // No shell anywhere: cmd.exe would cut the URL at "&" and run the rest as commands.
+  const [command, ...args] = process.platform === 'darwin' ? ['open'] : process.platform === 'win32' ? ['rundll32', 'url.dll,FileProtocolHandler'] : ['xdg-open'];
   try {
     const child = spawn(command!, [...args, url], { stdio: 'ignore', detached: true });
     // The URL is already printed; a missing opener is not an error.
@@ -351,24 +360,6 @@ function readHidden(prompt: string, signal: AbortSignal): Promise<string> {
   });
 }
 
-/** Stops waiting at Ctrl-C; signFileAndWrite itself then writes nothing (it checks the signal before writing). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolveValue, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolveValue(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 function checkURL(name: string, url: string): void {
   let parsed: URL;

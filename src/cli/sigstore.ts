@@ -18,6 +18,7 @@ import type { TrustedRootChoice } from '../core/verify/trustInputs';
 import { PUBLIC_GOOD_REKOR_URL } from '../core/verify/trustInputs';
 import { VerificationCache } from '../core/verify/verificationCache';
 import { SIGN_USAGE, signCommand } from './signCommand';
+import { useEnvironmentProxy } from './environmentProxy';
 
 class UsageError extends Error {}
 
@@ -187,6 +188,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+useEnvironmentProxy();
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -7,7 +7,10 @@ import { generateKeyPairSync, sign as signWithKey, type KeyObject } from 'node:c
 import { bundleToJSON } from '@sigstore/bundle';
 import { DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Signature, type Signer, type Witness } from '@sigstore/sign';
 import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
+import { abortable } from '../abortable';
+import { PUBLIC_GOOD } from '../publicGood';
 import { readLimited } from '../artifacts/artifact';
+import { unverifiedClaims } from '../oidc/openidProvider';
 import { certificateSigner } from '../verify/certificate';
 import { SigstoreError } from '../errors';
 
@@ -20,7 +23,7 @@ export interface SigstoreServices {
   readonly tsaURL?: string;
 }
 
-export const PUBLIC_GOOD_SERVICES: SigstoreServices = { fulcioURL: 'https://fulcio.sigstore.dev', rekorURL: 'https://rekor.sigstore.dev' };
+export const PUBLIC_GOOD_SERVICES: SigstoreServices = { fulcioURL: PUBLIC_GOOD.fulcioURL, rekorURL: PUBLIC_GOOD.rekorURL };
 
 /** @sigstore/sign holds the whole file in memory; past this, refuse rather than exhaust it. */
 const MAX_SIGNED_FILE_BYTES = 1024 * 1024 * 1024;
@@ -60,10 +63,10 @@ export function createKeylessSession(idToken: string, services: SigstoreServices
     const data = await readLimited(path, MAX_SIGNED_FILE_BYTES);
     signal?.throwIfAborted();
     if (kind === 'message') {
-      return build(new MessageSignatureBundleBuilder({ signer, witnesses: witnesses(services, 'hashedrekord') }), data, services);
+      return abortable(build(new MessageSignatureBundleBuilder({ signer, witnesses: witnesses(services, 'hashedrekord') }), data, services), signal);
     }
     // Logged as an "intoto" entry: every Rekor v1 accepts it and verifiers check it.
-    return build(new DSSEBundleBuilder({ signer, witnesses: witnesses(services, 'intoto') }), data, services, IN_TOTO_PAYLOAD_TYPE);
+    return abortable(build(new DSSEBundleBuilder({ signer, witnesses: witnesses(services, 'intoto') }), data, services, IN_TOTO_PAYLOAD_TYPE), signal);
   };
   return { signFile: (path, signal) => run(path, 'message', signal), signStatement: (path, signal) => run(path, 'statement', signal) };
 }
@@ -79,7 +82,10 @@ class CertifiedEphemeralKey implements Signer {
   private certificate?: { pem: string; at: number };
   private readonly fulcio: FulcioSigner;
 
-  constructor(idToken: string, services: SigstoreServices) {
+  constructor(
+    private readonly idToken: string,
+    services: SigstoreServices,
+  ) {
     const privateKey: KeyObject = this.keyPair.privateKey;
     const publicKey = this.keyPair.publicKey.export({ format: 'pem', type: 'spki' }).toString('ascii');
     this.fulcio = new FulcioSigner({
@@ -92,6 +98,11 @@ class CertifiedEphemeralKey implements Signer {
   async sign(data: Buffer): Promise<Signature> {
     if (this.certificate && Date.now() - this.certificate.at < CERTIFICATE_REUSE_MS) {
       return { signature: signWithKey('sha256', data, this.keyPair.privateKey), key: { $case: 'x509Certificate', certificate: this.certificate.pem } };
+    }
+    // A batch can outlive its sign-in: say so, rather than let Fulcio refuse a stale token.
+    const exp = unverifiedClaims(this.idToken)?.exp;
+    if (this.certificate && typeof exp === 'number' && exp * 1000 <= Date.now()) {
+      throw new SigningError('IDENTITY_TOKEN', 'The sign-in expired while files were being signed.', 'Sign the remaining files again; you will be asked to sign in.');
     }
     const signature = await this.fulcio.sign(data);
     if (signature.key.$case === 'x509Certificate') this.certificate = { pem: signature.key.certificate, at: Date.now() };
@@ -114,7 +125,7 @@ async function build(
   try {
     const bundle = await builder.create({ data, type });
     const signature = bundle.content.$case === 'messageSignature' ? bundle.content.messageSignature.signature : bundle.content.dsseEnvelope.signatures[0]?.sig;
-    for (const t of bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []) checkTimestamp(t.signedTimestamp, signature);
+    for (const t of bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []) checkTimestamp(t.signedTimestamp, signature, services);
     const content = bundle.verificationMaterial.content;
     const der = content.$case === 'x509CertificateChain' ? content.x509CertificateChain.certificates[0]?.rawBytes : content.$case === 'certificate' ? content.certificate.rawBytes : undefined;
     const signer = der ? certificateSigner(X509Certificate.parse(Buffer.from(der))) : undefined;
@@ -124,6 +135,7 @@ async function build(
       ...(signer?.kind === 'certificate' ? { identity: signer.identity, issuer: signer.issuer } : {}),
     };
   } catch (e) {
+    if (e instanceof SigningError) throw e;
     throw signingError(e, services);
   }
 }
@@ -132,12 +144,16 @@ async function build(
  * @sigstore/sign puts whatever the TSA answered into the bundle: an answer that is not a
  * timestamp over this signature must fail signing now, not every verification later.
  */
-function checkTimestamp(der: Buffer, signature: Buffer | undefined): void {
+function checkTimestamp(der: Buffer, signature: Buffer | undefined, services: SigstoreServices): void {
   try {
     if (!signature) throw new Error('no signature to timestamp');
     RFC3161Timestamp.parse(Buffer.from(der)).tstInfo.verify(signature);
   } catch (e) {
-    throw Object.assign(new Error('error creating timestamp'), { code: 'TSA_CREATE_TIMESTAMP_ERROR', cause: new Error(`the answer is not an RFC 3161 timestamp of this signature (${(e as Error).message})`) });
+    throw new SigningError(
+      'TSA',
+      `The timestamp authority (${services.tsaURL}) gave no timestamp: the answer is not an RFC 3161 timestamp of this signature (${(e as Error).message}).`,
+      'Check the TSA URL setting, or clear it.',
+    );
   }
 }
 

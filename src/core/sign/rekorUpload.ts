@@ -5,6 +5,7 @@
  */
 import { HashAlgorithm, TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { RekorWitness } from '@sigstore/sign';
+import { abortable } from '../abortable';
 import { KeySigningError } from './keySigner';
 
 /** The bundle from signFileWithKey, as JSON: only the fields read here. */
@@ -89,23 +90,4 @@ function rekorError(rekorURL: string, detail: string): KeySigningError {
 function describe(e: unknown): string {
   const cause = (e as { cause?: { message?: string } }).cause?.message;
   return (cause ?? (e as Error).message ?? String(e)).replace(/\.$/, '');
-}
-
-function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { LoadedTrustedRoot } from '../trust/trustedRoot';
+import { PUBLIC_GOOD } from '../publicGood';
 
 /** A trusted root, or why none could be loaded (then nothing that needs one can be checked). */
 export type TrustedRootChoice = LoadedTrustedRoot | { readonly error: string; readonly remedy: string };
@@ -29,7 +30,7 @@ export interface TrustInputs {
   readonly network: { readonly allowed: boolean; readonly rekorURL: string };
 }
 
-export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
+export const PUBLIC_GOOD_REKOR_URL = PUBLIC_GOOD.rekorURL;
 
 export function offlineTrust(trustedRoot: TrustedRootChoice): TrustInputs {
   return { trustedRoot, publicKeys: [], openpgpKeys: [], network: { allowed: false, rekorURL: PUBLIC_GOOD_REKOR_URL } };
