@@ -27,8 +27,9 @@ export interface SigstoreApi {
   /** Resolves when every queued verification has finished. */
   whenIdle(): Promise<void>;
   /**
-   * Answers some of signing's questions in place of the person (tests, automation): VS Code's
-   * modal dialogs cannot be clicked from an extension host. Dispose to restore the dialogs.
+   * Answers some of signing's questions in place of the person, for tests: VS Code's modal
+   * dialogs cannot be clicked from an extension host. Only in extension development and test
+   * mode (throws in an installed extension). Dispose to restore the dialogs.
    */
   useSigningPrompts(prompts: Partial<SigningPrompts>): vscode.Disposable;
 }
@@ -150,6 +151,11 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     provideFileDecoration: (uri) => decorations.provideFileDecoration(uri),
     whenIdle: () => cache.whenIdle(),
     useSigningPrompts: (overrides) => {
+      // Answering for the person is for tests: another extension must not capture key
+      // passwords or approve overwrites in an installed copy.
+      if (context.extensionMode === vscode.ExtensionMode.Production) {
+        throw new Error('useSigningPrompts is only available to tests (extension development mode).');
+      }
       prompts = { ...vscodeSigningPrompts, ...overrides };
       return new vscode.Disposable(() => (prompts = vscodeSigningPrompts));
     },

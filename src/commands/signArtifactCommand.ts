@@ -1,6 +1,7 @@
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { companionOf } from '../core/artifacts/companions';
 import type { FileSigner, SignedFile } from '../core/sign/fileSigning';
 import type { VerificationResult } from '../core/verify/result';
 import { loadCore } from '../coreLoader';
@@ -12,6 +13,7 @@ import { requireTrustedWorkspace, showSigningError } from '../ui/signingMessages
 
 export const SIGN_ARTIFACT_COMMAND = 'sigstore.signArtifact';
 const LAST_METHOD_KEY = 'sigstore.lastSigningMethod';
+const CANCELLED = 'cancelled';
 
 /** What one run of Sign Artifact did (returned for tests and other extensions). */
 export interface SignArtifactOutcome {
@@ -41,7 +43,8 @@ export async function signArtifactCommand(services: ExtensionServices, clicked?:
   const clashes = new Set<string>();
   for (const file of files) {
     for (const companion of core.companionsToWrite(file, method)) {
-      if (await stat(companion).then(() => true, () => false)) {
+      // lstat, as the writer: a dangling link is an existing name too.
+      if (await lstat(companion).then(() => true, () => false)) {
         existing.push(companion);
         clashes.add(file);
       }
@@ -96,6 +99,14 @@ async function filesToSign(services: ExtensionServices, clicked?: vscode.Uri, se
       return undefined;
     }
     const info = await stat(uri.fsPath).catch(() => undefined);
+    // A signature of a signature helps nobody; checksum lists (SHA256SUMS) are content-named and stay signable.
+    const of = companionOf(uri.fsPath);
+    if (info?.isFile() && of && (await stat(of.artifact).then((a) => a.isFile(), () => false))) {
+      void vscode.window.showWarningMessage(
+        `Sigstore: ${vscode.workspace.asRelativePath(uri)} is a companion of ${vscode.workspace.asRelativePath(of.artifact)}; sign ${vscode.workspace.asRelativePath(of.artifact)} instead.`,
+      );
+      return undefined;
+    }
     if (!info?.isFile()) {
       void vscode.window.showWarningMessage(
         `Sigstore: ${vscode.workspace.asRelativePath(uri)} ${info?.isDirectory() ? 'is a folder; select the files in it to sign them' : 'is not a regular file'}.`,
@@ -160,7 +171,7 @@ async function signAll(
   const cancelRest = (from: number) => {
     // Files signed before the cancel keep their new companions; the rest are untouched.
     if (!signed.length) signal.throwIfAborted();
-    for (const rest of files.slice(from)) failed.push({ path: rest, message: 'cancelled' });
+    for (const rest of files.slice(from)) failed.push({ path: rest, message: CANCELLED });
   };
   for (const [i, file] of files.entries()) {
     if (signal.aborted) {
@@ -180,7 +191,8 @@ async function signAll(
         cancelRest(i);
         break;
       }
-      const message = (e as Error).message;
+      const { remedy } = e as { remedy?: string };
+      const message = `${(e as Error).message}${remedy ? ` ${remedy}` : ''}`;
       services.log.error(`Signing ${file} failed: ${message}`);
       failed.push({ path: file, message });
       // A service or sign-in problem fails every file the same way: stop at the first.
@@ -198,23 +210,27 @@ async function summarise(services: ExtensionServices, outcome: SignArtifactOutco
   const who = signed.find((s) => s.identity)?.identity;
   const rel = (p: string) => vscode.workspace.asRelativePath(p);
   const notes: string[] = [];
+  const cancelled = failed.filter((f) => f.message === CANCELLED);
+  const errors = failed.filter((f) => f.message !== CANCELLED);
   if (skipped.length) notes.push(`${skipped.length} skipped (already signed)`);
-  if (failed.length) notes.push(`${failed.length} failed: ${rel(failed[0]!.path)}: ${failed[0]!.message}`);
+  if (cancelled.length) notes.push(`${cancelled.length} not signed (cancelled)`);
+  if (errors.length) notes.push(`${errors.length} failed: ${rel(errors[0]!.path)}: ${errors[0]!.message}`);
   if (!signed.length) {
     if (failed.length) void vscode.window.showErrorMessage(`Sigstore: nothing was signed. ${notes.join('; ')}`, 'Show Log').then((a) => a && services.log.show());
     return;
   }
   const what = signed.length === 1 ? rel(signed[0]!.path) : `${signed.length} files`;
   const states = new Set(signed.map((s) => s.result?.state));
+  const worst = signed.find((s) => s.result?.state === 'failed' || s.result?.state === 'unverifiable');
   const verdict =
     states.size === 1 && states.has('verified')
-      ? 'It verifies against the trust policy.'
-      : states.has('untrusted')
-        ? 'The signature is valid; the trust policy does not name this signer yet.'
-        : `Check: ${signed.find((s) => s.result?.state !== 'verified')?.result?.summary ?? 'see the report'}`;
+      ? `${signed.length === 1 ? 'It verifies' : 'They verify'} against the trust policy.`
+      : worst
+        ? `But ${rel(worst.path)} does not verify: ${worst.result?.summary ?? 'see the report'}`
+        : 'The signature is valid; the trust policy does not name this signer yet.';
   const message = `Sigstore: signed ${what}${who ? ` as ${who}` : ''}${signed[0]!.logIndex ? ` (Rekor log index ${signed[0]!.logIndex})` : ''}. ${verdict}${notes.length ? ` ${notes.join('; ')}.` : ''}`;
   const show = failed.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
   const answer = await show(message, 'Open Report', 'Show Log');
   if (answer === 'Show Log') services.log.show();
-  if (answer === 'Open Report') await vscode.commands.executeCommand('sigstore.verify', vscode.Uri.file(signed[0]!.path));
+  if (answer === 'Open Report') await vscode.commands.executeCommand('sigstore.verify', vscode.Uri.file((worst ?? signed[0]!).path));
 }

@@ -58,11 +58,13 @@ export const vscodeSigningPrompts: SigningPrompts = {
       `Sign in to Sigstore with the code ${code.userCode}`,
       {
         modal: true,
-        detail: `"Copy & Open" copies the code and opens ${code.verificationUri} in your browser. Confirm the code there; signing then continues by itself. The code expires in ${Math.round(code.expiresInSeconds / 60)} minutes.`,
+        detail: `"Copy & Open" copies the code and opens ${new URL(target).origin} in your browser (or go to ${code.verificationUri} and enter the code). Confirm the code there; signing then continues by itself. The code expires in ${Math.max(1, Math.round(code.expiresInSeconds / 60))} minutes.`,
       },
       'Copy & Open',
     );
     if (answer !== 'Copy & Open') return false;
+    // The page comes from the provider's answer: open web pages only, nothing else a URI can launch.
+    if (!/^https?:$/.test(new URL(target).protocol)) throw new Error(`The sign-in page ${target} is not a web address.`);
     // The code is also on the page that opens; a clipboard the browser refuses stops nothing.
     await Promise.resolve(vscode.env.clipboard.writeText(code.userCode)).catch(() => undefined);
     await vscode.env.openExternal(vscode.Uri.parse(target, true));
@@ -70,6 +72,7 @@ export const vscodeSigningPrompts: SigningPrompts = {
   },
 
   async openBrowser(url) {
+    if (!/^https?:$/.test(new URL(url).protocol)) throw new Error(`The sign-in page ${url} is not a web address.`);
     return vscode.env.openExternal(vscode.Uri.parse(url, true));
   },
 
