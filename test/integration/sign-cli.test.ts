@@ -9,7 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateCosignKeyPair } from '../../src/core/sign/cosignKey';
@@ -265,6 +266,36 @@ describe('bin/sigstore sign', function () {
     const [result] = (JSON.parse(checked.stdout) as { results: Array<{ state: string; signer?: { identity?: string } }> }).results;
     assert.equal(result?.state, 'untrusted');
     assert.equal(result?.signer?.identity, sandbox.email);
+  });
+
+  it('goes through the proxy named by HTTP_PROXY, as cosign does', async () => {
+    const dir = await workdir({ 'p.txt': 'signed through a proxy\n' });
+    // A forward proxy: undici tunnels every request with CONNECT, plain HTTP included.
+    const tunnels: string[] = [];
+    const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host!, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const env = sandboxEnv(dir, { HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: '' });
+      const signed = await run(['sign', '--identity-token', await mint(), 'p.txt'], { cwd: dir, env });
+      assert.equal(signed.code, 0, signed.stderr);
+      assert.ok(tunnels.includes(new URL(sandbox.fulcioURL).host), `Fulcio and Rekor were reached through the proxy (tunnels: ${tunnels.join(', ')})`);
+      assert.ok(existsSync(join(dir, 'p.txt.sigstore.json')));
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   describe('with a cosign key (COSIGN_PASSWORD)', () => {
