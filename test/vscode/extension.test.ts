@@ -7,8 +7,7 @@ import * as vscode from 'vscode';
 import type { VerificationResult } from '../../src/core/verify/result';
 import { BADGES } from '../../src/decorations/verificationDecorations';
 import type { SigstoreApi } from '../../src/extension';
-
-const EXTENSION_ID = 'sigstore-vscode.sigstore-vscode';
+import { api, EXTENSION_ID, until, uriOf, workspaceRoot } from './extensionHost';
 
 interface FixtureFile {
   path: string;
@@ -19,33 +18,8 @@ interface FixtureFile {
   reason: string;
 }
 
-function workspaceRoot(): string {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder, 'a workspace folder is open');
-  return folder.uri.fsPath;
-}
-
 function manifest(): { files: FixtureFile[]; unsigned: string[] } {
   return JSON.parse(readFileSync(join(workspaceRoot(), '.fixture-manifest.json'), 'utf8'));
-}
-
-const uriOf = (relative: string) => vscode.Uri.file(join(workspaceRoot(), relative));
-
-/** Waits for a condition the extension reaches asynchronously (file watcher events), with a deadline. */
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function api(): Promise<SigstoreApi> {
-  const ext = vscode.extensions.getExtension<SigstoreApi>(EXTENSION_ID);
-  assert.ok(ext, `${EXTENSION_ID} is installed`);
-  return ext.activate();
 }
 
 /** The report document the Verify command produced for a file, read through VS Code. */

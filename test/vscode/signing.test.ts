@@ -9,10 +9,8 @@ import * as vscode from 'vscode';
 import type { SignArtifactOutcome } from '../../src/commands/signArtifactCommand';
 import type { DeviceCode } from '../../src/core/oidc/deviceFlow';
 import { BADGES } from '../../src/decorations/verificationDecorations';
-import type { SigstoreApi } from '../../src/extension';
 import { approveDeviceCode } from '../support/device-flow-person';
-
-const EXTENSION_ID = 'sigstore-vscode.sigstore-vscode';
+import { api, until, uriOf, workspaceRoot } from './extensionHost';
 
 interface SandboxDescription {
   issuer: string;
@@ -32,30 +30,6 @@ function keyPassword(): string {
   return pw;
 }
 
-function root(): string {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder);
-  return folder.uri.fsPath;
-}
-
-const uriOf = (relative: string) => vscode.Uri.file(join(root(), relative));
-
-async function api(): Promise<SigstoreApi> {
-  const ext = vscode.extensions.getExtension<SigstoreApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function write(relative: string, text: string): Promise<vscode.Uri> {
   const uri = uriOf(relative);
   await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
@@ -64,7 +38,7 @@ async function write(relative: string, text: string): Promise<vscode.Uri> {
 
 /** Leftovers of an interrupted atomic write (".name.<random>.tmp"). */
 function tempFiles(relativeDir: string): string[] {
-  return readdirSync(join(root(), relativeDir)).filter((f) => f.endsWith('.tmp'));
+  return readdirSync(join(workspaceRoot(), relativeDir)).filter((f) => f.endsWith('.tmp'));
 }
 
 async function writePolicy(policy: unknown): Promise<void> {
@@ -215,7 +189,7 @@ describe('Signing', function () {
     });
 
     const pair = await vscode.commands.executeCommand<{ privateKey: string; publicKey: string } | undefined>('sigstore.generateKeyPair', uriOf('signing-key'));
-    assert.deepEqual(pair, { privateKey: join(root(), 'signing-key', 'cosign.key'), publicKey: join(root(), 'signing-key', 'cosign.pub') });
+    assert.deepEqual(pair, { privateKey: join(workspaceRoot(), 'signing-key', 'cosign.key'), publicKey: join(workspaceRoot(), 'signing-key', 'cosign.pub') });
     const privatePem = readFileSync(pair.privateKey, 'utf8');
     assert.match(privatePem, /^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n/);
     assert.ok(!privatePem.includes(password));
@@ -240,7 +214,7 @@ describe('Signing', function () {
 
   it('replaces an existing key pair only once the person confirms; the policy then trusts the new key alone', async () => {
     const sigstore = await api();
-    const before = readFileSync(join(root(), 'signing-key', 'cosign.key'));
+    const before = readFileSync(join(workspaceRoot(), 'signing-key', 'cosign.key'));
     let warned: readonly string[] = [];
     let confirm = false;
     restorePrompts = sigstore.useSigningPrompts({
@@ -256,11 +230,11 @@ describe('Signing', function () {
     });
     assert.equal(await vscode.commands.executeCommand('sigstore.generateKeyPair', uriOf('signing-key')), undefined);
     assert.equal(warned.length, 2);
-    assert.ok(readFileSync(join(root(), 'signing-key', 'cosign.key')).equals(before));
+    assert.ok(readFileSync(join(workspaceRoot(), 'signing-key', 'cosign.key')).equals(before));
 
     confirm = true;
     assert.ok(await vscode.commands.executeCommand('sigstore.generateKeyPair', uriOf('signing-key')));
-    assert.ok(!readFileSync(join(root(), 'signing-key', 'cosign.key')).equals(before));
+    assert.ok(!readFileSync(join(workspaceRoot(), 'signing-key', 'cosign.key')).equals(before));
     // The policy names cosign.pub, which changed under it: e.txt's old signature no longer counts.
     await until('e.txt no longer verified', () => sigstore.resultFor(uriOf('signing-key/e.txt'))?.state === 'failed');
   });
