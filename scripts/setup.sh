@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the VS Code integration tests and `npm start` need on a fresh machine:
-# Debian packages (build deps of code-server's native modules, ripgrep, Chromium) and a
+# Debian packages (build deps of code-server's native modules, ripgrep, Chromium, the test registry) and a
 # runnable code-server in .vscode-test/ (see docs TESTING.md §1). Idempotent; runs as
 # root with no stdin (CI). Offline-safe: only the npm registry and Debian's archive.
 set -euo pipefail
@@ -9,7 +9,9 @@ CODE_SERVER_VERSION=4.100.3
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.vscode-test/code-server-$CODE_SERVER_VERSION"
 MARKER="$CACHE/.setup-complete"
-APT_PACKAGES=(libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium gnupg)
+# docker-registry (distribution 2.8), apache2-utils (htpasswd) and openssl: the registry the
+# integration tests start (test/support/registry.ts, TESTING.md §2).
+APT_PACKAGES=(libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium gnupg docker-registry apache2-utils openssl)
 NATIVE_MODULES=(kerberos node-pty @parcel/watcher @vscode/deviceid @vscode/spdlog native-watchdog)
 
 log() { printf '[setup] %s\n' "$*"; }

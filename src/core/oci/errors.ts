@@ -1,0 +1,40 @@
+/** Errors of the registry client: a stable code for tools and tree nodes, a message and a remedy for people. */
+import { SigstoreError } from '../errors';
+
+export type OciErrorCode =
+  /** The registry wants credentials we do not have, or rejected the ones we sent. */
+  | 'AUTH_REQUIRED'
+  /** Authenticated, but not allowed to read this repository (403, or a fresh token that still does not grant access). */
+  | 'DENIED'
+  | 'NOT_FOUND'
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'RATE_LIMITED'
+  | 'TOO_LARGE'
+  | 'DIGEST_MISMATCH'
+  /** A status, header or body that does not follow the distribution spec. */
+  | 'BAD_RESPONSE'
+  /** Plain HTTP where HTTPS is required, or credentials that would travel over plain HTTP. */
+  | 'INSECURE_REGISTRY'
+  /** The registry's TLS certificate is not trusted. */
+  | 'TLS'
+  | 'BAD_REFERENCE'
+  /** The Docker configuration or a credential helper failed. */
+  | 'CREDENTIALS'
+  | 'CANCELLED';
+
+export class OciError extends SigstoreError {
+  declare readonly code: OciErrorCode;
+
+  constructor(code: OciErrorCode, message: string, remedy?: string) {
+    super(code, message, remedy);
+  }
+}
+
+export function isOciError(e: unknown, code?: OciErrorCode): e is OciError {
+  return e instanceof OciError && (code === undefined || e.code === code);
+}
+
+export function cancelled(): OciError {
+  return new OciError('CANCELLED', 'The registry request was cancelled.');
+}

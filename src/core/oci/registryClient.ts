@@ -1,0 +1,623 @@
+/**
+ * A small OCI distribution client on the built-in `fetch`: manifests and indexes, blobs, tags
+ * and referrers, with Bearer/Basic auth. Every answer is untrusted: objects asked for by
+ * digest are checked against it, bodies are capped while they stream, every request has a
+ * timeout and honours the caller's AbortSignal, only blob downloads follow redirects, and
+ * credentials never reach another host or travel over plain HTTP to a non-loopback host.
+ */
+import { basicAuthorization, parseAuthenticate, parseTokenResponse, pullScope, TokenCache, type Challenge, type RegistryCredential } from './auth';
+import { digestHasher, digestTag, isDigest, shortDigest } from './digest';
+import type { CredentialSource } from './dockerCredentials';
+import { OciError } from './errors';
+import { parseNextLink, retryAfterSeconds } from './link';
+import { filterByArtifactType, parseManifest, type Descriptor, type FetchedManifest } from './manifest';
+import { MANIFEST_ACCEPT, OCI_INDEX, baseMediaType } from './mediaTypes';
+import { checkReference, isLoopbackHost, registryEndpoint, type ImageReference } from './reference';
+import { PlainHttpServer, Transport, type Exchange } from './transport';
+
+export interface RegistryClientOptions {
+  /** From `dockerCredentials()`, or a fixed map (`staticCredentials`). Default: none (anonymous). */
+  readonly credentials?: CredentialSource;
+  /** `host[:port]` reachable over plain HTTP; localhost, 127.0.0.0/8 and ::1 always are (HTTPS is tried first). */
+  readonly insecureRegistries?: readonly string[];
+  /** Extra PEM CA certificates trusted for TLS, besides the public roots. */
+  readonly caCertificates?: readonly string[];
+  /** Per request, headers and body together. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Default cap of getBlob. Default 64 MiB. Manifests are always capped at 4 MiB. */
+  readonly maxBlobBytes?: number;
+  readonly fetch?: typeof fetch;
+  readonly userAgent?: string;
+  /** `n` of tags/list. Default 1000. */
+  readonly tagPageSize?: number;
+  /** listTags stops after this many pages. Default 100. */
+  readonly maxTagPages?: number;
+}
+
+export type ReferrersSource = 'referrers' | 'fallback-tag';
+
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_TOKEN_RESPONSE_BYTES = 256 * 1024;
+const MAX_TAG_PAGE_BYTES = 4 * 1024 * 1024;
+const MAX_ERROR_BODY_BYTES = 16 * 1024;
+const MAX_REDIRECTS = 5;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const CLIENT_ID = 'sigstore-vscode';
+
+interface CredentialLookup {
+  readonly credential?: RegistryCredential;
+  readonly problem?: OciError;
+}
+
+type KnownChallenge = { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string } | { readonly scheme: 'basic' };
+
+/** What the client learned about one registry endpoint. */
+interface RegistryState {
+  scheme?: 'https' | 'http';
+  challenge?: KnownChallenge;
+  referrersUnsupported?: boolean;
+}
+
+/** How a request was authorized, for messages and for redirects. */
+interface Authorization {
+  readonly header?: string;
+  /** The user whose credentials obtained it, if any. */
+  readonly user?: string;
+  readonly usedCredentials: boolean;
+  readonly kind?: 'bearer' | 'basic';
+  /** A token fetched during this very request (not from the cache), and the challenge it answered. */
+  readonly fresh?: { realm: string; service?: string; scope: string };
+}
+
+interface Sent {
+  readonly exchange: Exchange;
+  readonly authorization: Authorization;
+}
+
+const ANONYMOUS: Authorization = { usedCredentials: false };
+
+export class RegistryClient {
+  private readonly transport: Transport;
+  private readonly credentials?: CredentialSource;
+  private readonly insecure: ReadonlySet<string>;
+  private readonly maxBlobBytes: number;
+  private readonly tagPageSize: number;
+  private readonly maxTagPages: number;
+  private readonly tokens = new TokenCache();
+  private readonly states = new Map<string, RegistryState>();
+  private readonly credentialLookups = new Map<string, Promise<CredentialLookup>>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.transport = new Transport({
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      timeoutMs,
+      caCertificates: options.caCertificates,
+      userAgent: options.userAgent ?? CLIENT_ID,
+    });
+    this.credentials = options.credentials;
+    this.insecure = new Set((options.insecureRegistries ?? []).map((r) => r.trim().replace(/^https?:\/\//i, '').replace(/\/+$/, '').toLowerCase()));
+    this.maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
+    this.tagPageSize = options.tagPageSize ?? 1000;
+    this.maxTagPages = options.maxTagPages ?? 100;
+  }
+
+  /** HTTP requests made so far: registry, token and redirect requests, failed ones included. */
+  get requestCount(): number {
+    return this.transport.requestCount;
+  }
+
+  /** Releases the connections kept for extra CA certificates. */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  /**
+   * GETs the manifest or index for a tag or digest, with all four manifest media types in
+   * Accept. Its sha256 (or sha512) is checked against the digest asked for, or against
+   * Docker-Content-Digest when asked by tag. Throws NOT_FOUND for a 404.
+   */
+  async getManifest(ref: ImageReference, tagOrDigest: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const found = await this.fetchManifest(ref, tagOrDigest, signal);
+    if (found) return found;
+    const byDigest = isDigest(tagOrDigest);
+    throw new OciError(
+      'NOT_FOUND',
+      `${nameOf(ref)} has no ${byDigest ? `manifest ${shortDigest(tagOrDigest)}` : `tag "${tagOrDigest}"`}.`,
+      byDigest ? 'The image may have been deleted; check the reference.' : 'Check the tag, or refresh if it was just pushed.',
+    );
+  }
+
+  /** Like getManifest, but undefined for a 404 (optional tags such as `sha256-<hex>.sig`). */
+  findManifest(ref: ImageReference, tagOrDigest: string, signal?: AbortSignal): Promise<FetchedManifest | undefined> {
+    return this.fetchManifest(ref, tagOrDigest, signal);
+  }
+
+  /**
+   * A blob, checked against its digest and capped at `maxBytes` while it streams. Redirects are
+   * followed (at most 5), never with our Authorization header to another origin.
+   */
+  async getBlob(ref: ImageReference, digest: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    if (!isDigest(digest)) throw new OciError('BAD_REFERENCE', `"${String(digest).slice(0, 80)}" is not a sha256 or sha512 digest.`);
+    const { signal } = options;
+    const maxBytes = options.maxBytes ?? this.maxBlobBytes;
+    const what = `blob ${shortDigest(digest)} of ${nameOf(ref)}`;
+    const sent = await this.send(ref, `/v2/${ref.repository}/blobs/${digest}`, { accept: '*/*', signal });
+    let exchange = sent.exchange;
+    const registryOrigin = exchange.url.origin;
+    for (let hops = 0; REDIRECTS.has(exchange.response.status); hops++) {
+      const location = exchange.response.headers.get('location');
+      await exchange.discard();
+      if (hops >= MAX_REDIRECTS) throw new OciError('BAD_RESPONSE', `The ${what} was redirected more than ${MAX_REDIRECTS} times.`, 'The registry or its storage is misconfigured; try again later.');
+      const target = location ? safeUrl(location, exchange.url) : undefined;
+      if (!target || (target.protocol !== 'https:' && target.protocol !== 'http:')) {
+        throw new OciError('BAD_RESPONSE', `The registry redirected the ${what} to an unusable location.`, 'The registry is misconfigured; try again later.');
+      }
+      if (target.protocol === 'http:' && !this.httpAllowed(target.host)) {
+        throw new OciError('INSECURE_REGISTRY', `The registry redirected the ${what} to plain HTTP on ${target.host}.`, `If you trust the network to ${target.host}, add it to the insecure registries setting.`);
+      }
+      // Our Authorization header only ever goes back to the registry itself.
+      const headers: Record<string, string> = { accept: '*/*' };
+      if (target.origin === registryOrigin && sent.authorization.header) headers.authorization = sent.authorization.header;
+      exchange = await this.sendPlain(target, headers, signal);
+    }
+    if (exchange.response.status !== 200) throw await this.statusError(exchange, ref, what, sent.authorization);
+    const hasher = digestHasher(digest);
+    const bytes = await exchange.body(
+      maxBytes,
+      (limit) => new OciError('TOO_LARGE', `The ${what} is larger than ${formatBytes(limit)}.`, 'It is more than this extension reads; inspect it with cosign or oras.'),
+      (chunk) => hasher.update(chunk),
+    );
+    const actual = hasher.digest();
+    if (actual !== digest) throw mismatch(what, actual, digest);
+    return bytes;
+  }
+
+  /**
+   * The repository's tags, page by page (`?n=`, `Link: <…>; rel="next"`). Stops on an empty
+   * page, a page with no new tag, a repeated or foreign next URL, or after maxTagPages pages.
+   */
+  async listTags(ref: ImageReference, signal?: AbortSignal): Promise<string[]> {
+    const base = `/v2/${ref.repository}/tags/list`;
+    const tags: string[] = [];
+    const known = new Set<string>();
+    const visited = new Set<string>();
+    let next: string | undefined = `${base}?n=${this.tagPageSize}`;
+    for (let page = 0; next !== undefined && page < this.maxTagPages; page++) {
+      if (visited.has(next)) break;
+      visited.add(next);
+      const { exchange, authorization } = await this.send(ref, next, { accept: 'application/json', signal });
+      if (exchange.response.status !== 200) throw await this.statusError(exchange, ref, `the tags of ${nameOf(ref)}`, authorization);
+      const body = await exchange.body(MAX_TAG_PAGE_BYTES, (limit) => new OciError('TOO_LARGE', `A page of tags of ${nameOf(ref)} is larger than ${formatBytes(limit)}.`, 'The registry is misbehaving; try again later.'));
+      const pageTags = tagsOf(body, nameOf(ref));
+      let added = 0;
+      for (const t of pageTags) {
+        if (!TAG.test(t) || known.has(t)) continue;
+        known.add(t);
+        tags.push(t);
+        added++;
+      }
+      const link = parseNextLink(exchange.response.headers.get('link'), exchange.url);
+      if (added === 0 || !link) break;
+      if (link.origin !== exchange.url.origin || link.pathname !== exchange.url.pathname) break;
+      next = `${link.pathname}${link.search}`;
+    }
+    return tags;
+  }
+
+  /**
+   * The OCI 1.1 referrers of a digest: the referrers API first (a 404, 400 or non-JSON answer
+   * means the registry has none, remembered per registry), else the `sha256-<hex>` fallback
+   * tag's index. Filtered by `artifactType` when given. Says which source answered.
+   */
+  async referrers(ref: ImageReference, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<{ source: ReferrersSource; manifests: Descriptor[] }> {
+    if (!isDigest(digest)) throw new OciError('BAD_REFERENCE', `"${String(digest).slice(0, 80)}" is not a sha256 or sha512 digest.`);
+    const { artifactType, signal } = options;
+    const state = this.stateOf(registryEndpoint(ref.registry));
+    const what = `the referrers of ${nameOf(ref)}@${shortDigest(digest)}`;
+    if (!state.referrersUnsupported) {
+      const query = artifactType !== undefined ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
+      const { exchange, authorization } = await this.send(ref, `/v2/${ref.repository}/referrers/${digest}${query}`, { accept: OCI_INDEX, signal });
+      const status = exchange.response.status;
+      const contentType = baseMediaType(exchange.response.headers.get('content-type'));
+      if (status === 200 && (contentType === OCI_INDEX || contentType === 'application/json')) {
+        const bytes = await exchange.body(MAX_MANIFEST_BYTES, (limit) => tooLargeManifest(what, limit));
+        const parsed = parseManifest(bytes, OCI_INDEX, what);
+        if (parsed.kind !== 'index') throw new OciError('BAD_RESPONSE', `The registry answered ${what} with a manifest, not an index.`, 'The registry\'s referrers API is misbehaving; try again later.');
+        return { source: 'referrers', manifests: filterByArtifactType(parsed.manifest.manifests, artifactType) };
+      }
+      if (status === 200 || status === 404 || status === 400 || status === 405) {
+        const text = await exchange.text(MAX_ERROR_BODY_BYTES);
+        // A 404 naming the repository says nothing about the API: fall back without remembering.
+        if (!errorCodesOf(text).includes('NAME_UNKNOWN')) state.referrersUnsupported = true;
+      } else {
+        throw await this.statusError(exchange, ref, what, authorization);
+      }
+    }
+    const tag = digestTag(digest);
+    if (!TAG.test(tag)) return { source: 'fallback-tag', manifests: [] };
+    const index = await this.findManifest(ref, tag, signal);
+    if (!index) return { source: 'fallback-tag', manifests: [] };
+    if (index.kind !== 'index') {
+      throw new OciError('BAD_RESPONSE', `The referrers fallback tag ${nameOf(ref)}:${tag} holds an image manifest, not an index.`, 'Something other than an OCI referrers writer uses that tag; inspect it with oras or crane.');
+    }
+    return { source: 'fallback-tag', manifests: filterByArtifactType(index.manifest.manifests, artifactType) };
+  }
+
+  // --- manifests -------------------------------------------------------------------------
+
+  private async fetchManifest(ref: ImageReference, tagOrDigest: string, signal?: AbortSignal): Promise<FetchedManifest | undefined> {
+    const byDigest = isDigest(tagOrDigest);
+    if (!byDigest && !TAG.test(tagOrDigest)) throw new OciError('BAD_REFERENCE', `"${String(tagOrDigest).slice(0, 80)}" is neither a tag nor a sha256/sha512 digest.`);
+    const what = `${nameOf(ref)}${byDigest ? `@${shortDigest(tagOrDigest)}` : `:${tagOrDigest}`}`;
+    const { exchange, authorization } = await this.send(ref, `/v2/${ref.repository}/manifests/${tagOrDigest}`, { accept: MANIFEST_ACCEPT, signal });
+    const { response } = exchange;
+    if (response.status === 404) {
+      await exchange.discard();
+      return undefined;
+    }
+    if (REDIRECTS.has(response.status)) {
+      await exchange.discard();
+      throw new OciError('BAD_RESPONSE', `The registry redirected the manifest request for ${what}; only blob downloads may be redirected.`, 'The registry is misconfigured, or something in between rewrites requests.');
+    }
+    if (response.status !== 200) throw await this.statusError(exchange, ref, what, authorization);
+    let expected: string | undefined = byDigest ? tagOrDigest : undefined;
+    if (!byDigest) {
+      const header = response.headers.get('docker-content-digest');
+      if (header !== null && !isDigest(header.trim())) {
+        await exchange.discard();
+        throw new OciError('BAD_RESPONSE', `The registry sent ${what} with an unreadable Docker-Content-Digest header.`, 'The registry is misbehaving; try again later.');
+      }
+      expected = header?.trim();
+    }
+    const hasher = digestHasher(expected ?? 'sha256:');
+    const bytes = await exchange.body(MAX_MANIFEST_BYTES, (limit) => tooLargeManifest(what, limit), (chunk) => hasher.update(chunk));
+    const digest = hasher.digest();
+    if (expected !== undefined && digest !== expected) throw mismatch(`manifest ${what}`, digest, expected);
+    const parsed = parseManifest(bytes, response.headers.get('content-type'), what);
+    return parsed.kind === 'index' ? { kind: 'index', digest, mediaType: parsed.mediaType, manifest: parsed.manifest, bytes } : { kind: 'manifest', digest, mediaType: parsed.mediaType, manifest: parsed.manifest, bytes };
+  }
+
+  // --- requests and authentication -------------------------------------------------------
+
+  private stateOf(endpoint: string): RegistryState {
+    let state = this.states.get(endpoint);
+    if (!state) this.states.set(endpoint, (state = {}));
+    return state;
+  }
+
+  private httpAllowed(hostPort: string): boolean {
+    const hp = hostPort.toLowerCase();
+    return isLoopbackHost(hp) || this.insecure.has(hp) || this.insecure.has(hp.replace(/:\d+$/, ''));
+  }
+
+  /** Whether user credentials may be sent to this URL: over HTTPS, or plain HTTP on loopback. */
+  private static mayCarryCredentials(url: URL): boolean {
+    return url.protocol === 'https:' || isLoopbackHost(url.host);
+  }
+
+  /**
+   * One registry request with authentication: whatever we already know (a cached token, a
+   * token for a known realm, Basic for a Basic registry), else anonymous; on a 401 one
+   * answer to the challenge and one retry, never more.
+   */
+  private async send(ref: ImageReference, pathAndQuery: string, opts: { accept: string; signal?: AbortSignal }): Promise<Sent> {
+    checkReference(ref);
+    const endpoint = registryEndpoint(ref.registry);
+    const state = this.stateOf(endpoint);
+    const scope = pullScope(ref.repository);
+    let authorization = await this.knownAuthorization(ref, endpoint, state, scope, opts.signal);
+    let exchange = await this.sendToRegistry(endpoint, state, pathAndQuery, opts.accept, authorization.header, opts.signal);
+    if (exchange.response.status !== 401) return { exchange, authorization };
+
+    const challenges = parseAuthenticate(exchange.response.headers.get('www-authenticate'));
+    await exchange.discard();
+    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+    const basic = challenges.find((c) => c.scheme === 'basic');
+    if (bearer) {
+      const challenge = { realm: bearer.params.realm!, service: bearer.params.service, scope: bearer.params.scope || scope };
+      state.challenge = { scheme: 'bearer', realm: challenge.realm, ...(challenge.service !== undefined ? { service: challenge.service } : {}) };
+      if (authorization.kind === 'bearer') this.tokens.delete(endpoint, scope);
+      const f = authorization.fresh;
+      // A token we just fetched for this very challenge would only be fetched again: no loop.
+      if (f && f.realm === challenge.realm && f.service === challenge.service && f.scope === challenge.scope) throw await this.unauthorized(ref, authorization, bearer);
+      authorization = await this.bearerAuthorization(ref, endpoint, state, challenge, scope, opts.signal);
+    } else if (basic) {
+      state.challenge = { scheme: 'basic' };
+      if (authorization.kind === 'basic') throw await this.unauthorized(ref, authorization, basic);
+      const basicAuth = await this.basicAuthorization(ref, endpoint, state);
+      if (!basicAuth) throw await this.unauthorized(ref, ANONYMOUS, basic);
+      authorization = basicAuth;
+    } else {
+      const schemes = challenges.map((c) => c.scheme).join(', ');
+      throw new OciError('AUTH_REQUIRED', `${nameOf(ref)} asks for ${schemes ? `an authentication scheme this extension does not support (${schemes})` : 'authentication without saying how (401 without WWW-Authenticate)'}.`, 'Use a registry that supports Docker\'s token or Basic authentication.');
+    }
+    exchange = await this.sendToRegistry(endpoint, state, pathAndQuery, opts.accept, authorization.header, opts.signal);
+    if (exchange.response.status === 401) {
+      const again = parseAuthenticate(exchange.response.headers.get('www-authenticate'));
+      await exchange.discard();
+      if (authorization.kind === 'bearer') this.tokens.delete(endpoint, scope); // it does not work: never reuse it
+      throw await this.unauthorized(ref, authorization, again.find((c) => c.scheme === 'bearer' || c.scheme === 'basic'));
+    }
+    return { exchange, authorization };
+  }
+
+  /** Sends to the registry; decides HTTPS or (where allowed) plain HTTP on the first request. */
+  private async sendToRegistry(endpoint: string, state: RegistryState, pathAndQuery: string, accept: string, authorization: string | undefined, signal?: AbortSignal): Promise<Exchange> {
+    const headers: Record<string, string> = { accept };
+    if (authorization) headers.authorization = authorization;
+    if (state.scheme) return this.sendPlain(new URL(pathAndQuery, `${state.scheme}://${endpoint}`), headers, signal);
+    try {
+      const exchange = await this.transport.send(new URL(pathAndQuery, `https://${endpoint}`), { headers, signal });
+      state.scheme = 'https';
+      return exchange;
+    } catch (e) {
+      if (!(e instanceof PlainHttpServer)) throw e;
+      if (!this.httpAllowed(endpoint)) throw insecureRegistry(endpoint);
+      state.scheme = 'http';
+      return this.sendPlain(new URL(pathAndQuery, `http://${endpoint}`), headers, signal);
+    }
+  }
+
+  private async sendPlain(url: URL, headers: Record<string, string>, signal?: AbortSignal, body?: string, method?: 'POST'): Promise<Exchange> {
+    try {
+      return await this.transport.send(url, { headers, signal, body, method });
+    } catch (e) {
+      if (e instanceof PlainHttpServer) throw insecureRegistry(url.host);
+      throw e;
+    }
+  }
+
+  /** An Authorization for a registry whose challenge we already know, without asking it first. */
+  private async knownAuthorization(ref: ImageReference, endpoint: string, state: RegistryState, scope: string, signal?: AbortSignal): Promise<Authorization> {
+    const known = state.challenge;
+    if (!known) return ANONYMOUS;
+    if (known.scheme === 'basic') return (await this.basicAuthorization(ref, endpoint, state)) ?? ANONYMOUS;
+    const cached = this.tokens.get(endpoint, scope, Date.now());
+    if (cached) return { header: `Bearer ${cached.token}`, kind: 'bearer', usedCredentials: cached.usedCredentials === true, user: cached.user };
+    return this.bearerAuthorization(ref, endpoint, state, { realm: known.realm, service: known.service, scope }, scope, signal);
+  }
+
+  private async basicAuthorization(ref: ImageReference, _endpoint: string, state: RegistryState): Promise<Authorization | undefined> {
+    const { credential } = await this.usableCredential(ref, state);
+    if (credential?.username === undefined || credential.password === undefined) return undefined;
+    return { header: basicAuthorization(credential.username, credential.password), kind: 'basic', usedCredentials: true, user: credential.username };
+  }
+
+  /** Credentials for the registry, unless it is reached over plain HTTP off loopback. */
+  private async usableCredential(ref: ImageReference, state: RegistryState): Promise<CredentialLookup & { withheld?: boolean }> {
+    const lookup = await this.lookupCredential(ref.registry);
+    const endpoint = registryEndpoint(ref.registry);
+    if (lookup.credential && state.scheme === 'http' && !isLoopbackHost(endpoint)) return { withheld: true };
+    return lookup;
+  }
+
+  private lookupCredential(registry: string): Promise<CredentialLookup> {
+    let lookup = this.credentialLookups.get(registry);
+    if (!lookup) {
+      lookup = (async (): Promise<CredentialLookup> => {
+        if (!this.credentials) return {};
+        try {
+          const credential = await this.credentials.get(registry);
+          return credential ? { credential } : {};
+        } catch (e) {
+          if (e instanceof OciError) return { problem: e };
+          return { problem: new OciError('CREDENTIALS', `Reading the credentials for ${registry} failed: ${(e as Error).message}.`, 'Check the Docker configuration.') };
+        }
+      })();
+      this.credentialLookups.set(registry, lookup);
+    }
+    return lookup;
+  }
+
+  /** Gets a token from the realm (anonymous, Basic, or the identity token by POST), caches it per scope. */
+  private async bearerAuthorization(
+    ref: ImageReference,
+    endpoint: string,
+    state: RegistryState,
+    challenge: { realm: string; service?: string; scope: string },
+    cacheScope: string,
+    signal?: AbortSignal,
+  ): Promise<Authorization> {
+    const realm = safeUrl(challenge.realm);
+    if (!realm || (realm.protocol !== 'https:' && realm.protocol !== 'http:') || realm.username || realm.password) {
+      throw new OciError('BAD_RESPONSE', `${nameOf(ref)} names an unusable token service ("${challenge.realm.slice(0, 100)}").`, 'The registry is misconfigured.');
+    }
+    if (realm.protocol === 'http:' && !this.httpAllowed(realm.host)) {
+      throw new OciError('INSECURE_REGISTRY', `${nameOf(ref)} sends us for tokens to ${realm.host} over plain HTTP.`, `If you trust the network to ${realm.host}, add it to the insecure registries setting.`);
+    }
+    const lookup = await this.usableCredential(ref, state);
+    const credential = lookup.credential && RegistryClient.mayCarryCredentials(realm) ? lookup.credential : undefined;
+    const fresh = { realm: challenge.realm, ...(challenge.service !== undefined ? { service: challenge.service } : {}), scope: challenge.scope };
+    if (credential?.registryToken) {
+      return { header: `Bearer ${credential.registryToken}`, kind: 'bearer', usedCredentials: true, user: credential.username, fresh };
+    }
+
+    const params = new URLSearchParams();
+    if (challenge.service !== undefined) params.set('service', challenge.service);
+    for (const s of challenge.scope.split(' ').filter(Boolean)) params.append('scope', s);
+    let exchange: Exchange | undefined;
+    if (credential?.identityToken) {
+      // distribution's OAuth2 token spec: the identity token is a refresh token, exchanged by POST.
+      const form = new URLSearchParams(params);
+      form.set('grant_type', 'refresh_token');
+      form.set('client_id', CLIENT_ID);
+      form.set('refresh_token', credential.identityToken);
+      exchange = await this.sendPlain(realm, { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' }, signal, form.toString(), 'POST');
+      // Realms without the OAuth2 endpoint: Docker falls back to GET.
+      if (exchange.response.status === 404 || exchange.response.status === 405) {
+        await exchange.discard();
+        exchange = undefined;
+      }
+    }
+    if (!exchange) {
+      const url = new URL(realm);
+      for (const [k, v] of params) url.searchParams.append(k, v);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (credential?.username !== undefined && credential.password !== undefined) headers.authorization = basicAuthorization(credential.username, credential.password);
+      exchange = await this.sendPlain(url, headers, signal);
+    }
+    const status = exchange.response.status;
+    if (status !== 200) {
+      if (status === 401 || status === 403) {
+        await exchange.discard();
+        if (credential) {
+          throw new OciError(
+            status === 401 ? 'AUTH_REQUIRED' : 'DENIED',
+            status === 401 ? `${realm.host} rejected the credentials${credential.username ? ` of ${credential.username}` : ''} for ${ref.registry}.` : `${realm.host} refused ${credential.username ?? 'your account'} a token for ${nameOf(ref)}.`,
+            status === 401 ? `Run ${loginHint(ref.registry)} again (the extension uses the credentials of your Docker configuration).` : 'Check that the account has access to the repository.',
+          );
+        }
+        throw await this.unauthorized(ref, ANONYMOUS, undefined, lookup);
+      }
+      throw await this.statusError(exchange, ref, `a token for ${nameOf(ref)} from ${realm.host}`, ANONYMOUS);
+    }
+    const bytes = await exchange.body(MAX_TOKEN_RESPONSE_BYTES, (limit) => new OciError('TOO_LARGE', `The token service ${realm.host} sent more than ${formatBytes(limit)}.`, 'The token service is misbehaving; try again later.'));
+    let body: unknown;
+    try {
+      body = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new OciError('BAD_RESPONSE', `The token service ${realm.host} answered with something that is not JSON.`, 'The registry\'s token service is misbehaving; try again later.');
+    }
+    const issued = parseTokenResponse(body, realm.host, Date.now());
+    this.tokens.set(endpoint, cacheScope, { ...issued, usedCredentials: credential !== undefined, ...(credential?.username !== undefined ? { user: credential.username } : {}) });
+    return { header: `Bearer ${issued.token}`, kind: 'bearer', usedCredentials: credential !== undefined, user: credential?.username, fresh };
+  }
+
+  /** The error for a registry that still says 401: why, and what the user can do. */
+  private async unauthorized(ref: ImageReference, authorization: Authorization, challenge: Challenge | undefined, known?: CredentialLookup & { withheld?: boolean }): Promise<OciError> {
+    const lookup = known ?? (await this.usableCredential(ref, this.stateOf(registryEndpoint(ref.registry))));
+    const login = loginHint(ref.registry);
+    if (authorization.usedCredentials) {
+      if (authorization.kind === 'basic') {
+        return new OciError('AUTH_REQUIRED', `${ref.registry} rejected the username and password${authorization.user ? ` of ${authorization.user}` : ''}.`, `Run ${login} again (the extension uses the credentials of your Docker configuration).`);
+      }
+      return new OciError('DENIED', `${ref.registry} does not let ${authorization.user ?? 'your account'} read ${ref.repository}${challenge?.params.error ? ` (${challenge.params.error})` : ''}.`, `Check that the account has access to ${ref.repository}, or ${login} with one that does.`);
+    }
+    if (lookup.problem) {
+      return new OciError('CREDENTIALS', `${nameOf(ref)} requires sign-in, and the credentials could not be read: ${lookup.problem.message}`, lookup.problem.remedy);
+    }
+    if (lookup.withheld) {
+      return new OciError('INSECURE_REGISTRY', `${nameOf(ref)} requires sign-in, and credentials are never sent over plain HTTP to ${registryEndpoint(ref.registry)}.`, 'Serve the registry over HTTPS (extra CA certificates can be added in the settings).');
+    }
+    return new OciError('AUTH_REQUIRED', `${nameOf(ref)} requires sign-in to read it, or does not exist.`, `Run ${login} (the extension uses the credentials of your Docker configuration), and check the repository name.`);
+  }
+
+  /** An OciError for a status we do not handle in place; reads (a little of) the body for the registry's words. */
+  private async statusError(exchange: Exchange, ref: ImageReference, what: string, authorization: Authorization): Promise<OciError> {
+    const { status, statusText } = exchange.response;
+    const headers = exchange.response.headers;
+    let text = '';
+    try {
+      text = await exchange.text(MAX_ERROR_BODY_BYTES);
+    } catch (e) {
+      if (e instanceof OciError && e.code === 'CANCELLED') return e;
+    }
+    const said = registrySays(text);
+    switch (status) {
+      case 401:
+        return this.unauthorized(ref, authorization, parseAuthenticate(headers.get('www-authenticate'))[0]);
+      case 403:
+        return new OciError('DENIED', `${exchange.url.host} refused access to ${what} (403${said}).`, `Check that ${authorization.user ?? 'your account'} has access, or ${loginHint(ref.registry)} with an account that does.`);
+      case 404:
+        return new OciError('NOT_FOUND', `${exchange.url.host} has no ${what} (404${said}).`, 'Check the reference.');
+      case 429: {
+        const wait = retryAfterSeconds(headers.get('retry-after'), Date.now());
+        return new OciError(
+          'RATE_LIMITED',
+          `${exchange.url.host} is rate-limiting requests (429${said})${wait !== undefined ? `; Retry-After: ${wait} s` : ''}.`,
+          `${wait !== undefined ? `Wait ${wait} s and retry` : 'Wait a while and retry'}; signing in (${loginHint(ref.registry)}) usually raises the limit.`,
+        );
+      }
+      default:
+        return new OciError(
+          'BAD_RESPONSE',
+          `${exchange.url.host} answered ${status}${statusText ? ` ${printable(statusText, 40)}` : ''} to the request for ${what}${said ? ` (${said.slice(2)})` : ''}.`,
+          status >= 500 ? 'The registry has a problem; retry later.' : 'The registry does not accept this request; check the reference.',
+        );
+    }
+  }
+}
+
+// --- helpers -------------------------------------------------------------------------------
+
+function nameOf(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}`;
+}
+
+function loginHint(registry: string): string {
+  return registry === 'docker.io' ? 'docker login' : `docker login ${registry}`;
+}
+
+function safeUrl(text: string, base?: URL): URL | undefined {
+  try {
+    return new URL(text, base);
+  } catch {
+    return undefined;
+  }
+}
+
+function insecureRegistry(hostPort: string): OciError {
+  return new OciError('INSECURE_REGISTRY', `${hostPort} does not speak HTTPS, and plain HTTP is only used for localhost and the insecure registries you list.`, `If you trust the network to ${hostPort}, add it to the insecure registries setting.`);
+}
+
+function mismatch(what: string, actual: string, expected: string): OciError {
+  return new OciError('DIGEST_MISMATCH', `The registry sent ${what} with digest ${shortDigest(actual)}, not the ${shortDigest(expected)} asked for.`, 'The content was changed by the registry or on the way: do not trust it. Report it to the registry\'s owner.');
+}
+
+function tooLargeManifest(what: string, limit: number): OciError {
+  return new OciError('TOO_LARGE', `The manifest ${what} is larger than ${formatBytes(limit)}, the most a manifest may be.`, 'The registry is misbehaving or hostile; do not use this image.');
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round((n / 1024 / 1024) * 10) / 10} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`;
+}
+
+function printable(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/** The `code`s of a distribution error body (`{"errors":[{"code":…,"message":…}]}`). */
+function errorCodesOf(text: string): string[] {
+  try {
+    const doc = JSON.parse(text) as { errors?: Array<{ code?: unknown }> };
+    return Array.isArray(doc.errors) ? doc.errors.map((e) => (typeof e?.code === 'string' ? e.code : '')).filter(Boolean) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** `: CODE message` from a distribution error body, or ''. */
+function registrySays(text: string): string {
+  try {
+    const doc = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+    const first = Array.isArray(doc.errors) ? doc.errors[0] : undefined;
+    if (!first) return '';
+    const code = typeof first.code === 'string' ? first.code : '';
+    const message = typeof first.message === 'string' ? first.message : '';
+    const words = printable(`${code}${code && message ? ' ' : ''}${message}`, 120);
+    return words ? `: ${words}` : '';
+  } catch {
+    return '';
+  }
+}
+
+function tagsOf(body: Buffer, name: string): string[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new OciError('BAD_RESPONSE', `The registry sent a tag list for ${name} that is not valid JSON.`, 'The registry is misbehaving; try again later.');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new OciError('BAD_RESPONSE', `The registry sent a tag list for ${name} that is not a JSON object.`, 'The registry is misbehaving; try again later.');
+  const tags = (doc as { tags?: unknown }).tags;
+  if (tags === null || tags === undefined) return [];
+  if (!Array.isArray(tags)) throw new OciError('BAD_RESPONSE', `The registry sent a tag list for ${name} whose "tags" is not a list.`, 'The registry is misbehaving; try again later.');
+  return tags.filter((t): t is string => typeof t === 'string');
+}
+

@@ -1,0 +1,328 @@
+/**
+ * The registry client's rules, against a scripted `fetch`: schemes, where credentials may go,
+ * token caching, redirects, pagination guards, digests, and how failures are reported.
+ * (test/integration/registry-client.test.ts runs it against real servers.)
+ */
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+
+import type { CredentialSource } from '../../../src/core/oci/dockerCredentials';
+import { staticCredentials } from '../../../src/core/oci/dockerCredentials';
+import { OciError, type OciErrorCode } from '../../../src/core/oci/errors';
+import { OCI_INDEX, OCI_MANIFEST } from '../../../src/core/oci/mediaTypes';
+import { parseImageReference } from '../../../src/core/oci/reference';
+import { RegistryClient, type RegistryClientOptions } from '../../../src/core/oci/registryClient';
+
+interface Call {
+  readonly url: URL;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+type Handler = (call: Call) => Response | Promise<Response>;
+
+/** A fetch that answers from `handler` and records every call. */
+function scripted(handler: Handler): typeof fetch & { calls: Call[] } {
+  const calls: Call[] = [];
+  const f = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const call: Call = { url: new URL(String(input)), method: init?.method ?? 'GET', headers: { ...(init?.headers as Record<string, string>) }, body: init?.body as string | undefined };
+    calls.push(call);
+    return handler(call);
+  };
+  return Object.assign(f as typeof fetch, { calls });
+}
+
+function failure(code: string, message = code): Error {
+  return Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) });
+}
+
+const sha = (b: Buffer | string, alg: 'sha256' | 'sha512' = 'sha256') => `${alg}:${createHash(alg).update(b).digest('hex')}`;
+const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha('{}'), size: 2 }, layers: [] }));
+const MANIFEST_DIGEST = sha(manifestBytes);
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+const manifest = (headers: Record<string, string> = { 'docker-content-digest': MANIFEST_DIGEST }) => new Response(manifestBytes, { status: 200, headers: { 'content-type': OCI_MANIFEST, ...headers } });
+const challenge = (value: string) => json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'www-authenticate': value });
+
+async function rejectsWith(promise: Promise<unknown>, code: OciErrorCode, message?: RegExp): Promise<OciError> {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof OciError, `expected OciError ${code}, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (message) assert.match(e.message, message);
+    return e;
+  }
+  assert.fail(`expected OciError ${code}, got success`);
+}
+
+const client = (f: typeof fetch, options: RegistryClientOptions = {}) => new RegistryClient({ fetch: f, ...options });
+const ref = (text: string) => parseImageReference(text);
+
+describe('registry client: schemes and where credentials may go', () => {
+  it('tries HTTPS first, and plain HTTP only for loopback or listed registries', async () => {
+    const f = scripted(({ url }) => {
+      if (url.protocol === 'https:') throw failure('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number');
+      return manifest();
+    });
+    assert.equal((await client(f).getManifest(ref('localhost:5000/a'), 'v1')).digest, MANIFEST_DIGEST);
+    assert.deepEqual(f.calls.map((c) => c.url.origin), ['https://localhost:5000', 'http://localhost:5000']);
+
+    await rejectsWith(client(f).getManifest(ref('registry.example/a'), 'v1'), 'INSECURE_REGISTRY', /registry\.example does not speak HTTPS/);
+    const listed = client(f, { insecureRegistries: ['http://registry.example/'] });
+    assert.equal((await listed.getManifest(ref('registry.example:8080/a'), 'v1')).digest, MANIFEST_DIGEST, 'an entry without a port covers every port');
+    // The decision is remembered: one HTTPS attempt per registry.
+    const before = f.calls.length;
+    await listed.getManifest(ref('registry.example:8080/a'), 'v1');
+    assert.equal(f.calls.length - before, 1);
+  });
+
+  it('sends Docker Hub requests to registry-1.docker.io, with credentials looked up as docker.io', async () => {
+    const asked: string[] = [];
+    const credentials: CredentialSource = { get: async (r) => (asked.push(r), { username: 'u', password: 'p' }) };
+    const f = scripted(({ url, headers }) => {
+      if (url.host === 'auth.docker.io') {
+        assert.equal(headers.authorization, `Basic ${Buffer.from('u:p').toString('base64')}`);
+        assert.equal(url.searchParams.get('scope'), 'repository:library/alpine:pull');
+        return json(200, { token: 'hub-token', expires_in: 300 });
+      }
+      assert.equal(url.host, 'registry-1.docker.io');
+      if (headers.authorization !== 'Bearer hub-token') return challenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"');
+      return manifest();
+    });
+    const c = client(f, { credentials });
+    await c.getManifest(ref('alpine'), 'latest');
+    assert.deepEqual(asked, ['docker.io']);
+    assert.equal(c.requestCount, 3);
+  });
+
+  it('never sends credentials over plain HTTP off loopback, not even to the token realm', async () => {
+    const f = scripted(({ url, headers }) => {
+      if (url.pathname === '/token') {
+        assert.equal(headers.authorization, undefined, 'no Basic credentials to an http realm');
+        return json(200, { token: 'anonymous' });
+      }
+      if (url.protocol === 'https:') throw failure('ERR_SSL_PACKET_LENGTH_TOO_LONG', 'packet length too long');
+      return headers.authorization === 'Bearer anonymous' ? json(401, {}, { 'www-authenticate': 'Bearer realm="http://plain.example/token",service="s"' }) : challenge('Bearer realm="http://plain.example/token",service="s"');
+    });
+    const c = client(f, { insecureRegistries: ['plain.example'], credentials: staticCredentials({ 'plain.example': { username: 'u', password: 'p' } }) });
+    await rejectsWith(c.getManifest(ref('plain.example/a'), 'v1'), 'INSECURE_REGISTRY', /never sent over plain HTTP/);
+    assert.ok(f.calls.every((call) => call.headers.authorization === undefined || call.headers.authorization === 'Bearer anonymous'));
+  });
+
+  it('refuses a token realm on plain HTTP off loopback for an HTTPS registry', async () => {
+    const f = scripted(() => challenge('Bearer realm="http://evil.example/token",service="s"'));
+    await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'INSECURE_REGISTRY', /evil\.example over plain HTTP/);
+    assert.equal(f.calls.length, 1);
+  });
+
+  it('uses a registrytoken as the bearer token, without asking the realm', async () => {
+    const f = scripted(({ headers }) => (headers.authorization === 'Bearer given' ? manifest() : challenge('Bearer realm="https://auth.example/token",service="s"')));
+    await client(f, { credentials: staticCredentials({ 'r.example': { registryToken: 'given' } }) }).getManifest(ref('r.example/a'), 'v1');
+    assert.ok(f.calls.every((c) => c.url.host === 'r.example'));
+  });
+
+  it('says AUTH_REQUIRED for a 401 without a usable challenge', async () => {
+    await rejectsWith(client(scripted(() => json(401, {}))).getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED', /without saying how/);
+    await rejectsWith(client(scripted(() => challenge('Negotiate abc=='))).getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED', /does not support \(negotiate\)/);
+  });
+
+  it('reports unreadable credentials only when the registry asks for sign-in', async () => {
+    const broken: CredentialSource = {
+      get: async () => {
+        throw new OciError('CREDENTIALS', 'docker-credential-x get failed.', 'Check docker-credential-x.');
+      },
+    };
+    const open = scripted(() => manifest());
+    assert.equal((await client(open, { credentials: broken }).getManifest(ref('r.example/a'), 'v1')).digest, MANIFEST_DIGEST);
+    const closed = scripted(() => challenge('Basic realm="r"'));
+    const e = await rejectsWith(client(closed, { credentials: broken }).getManifest(ref('r.example/a'), 'v1'), 'CREDENTIALS', /requires sign-in, and the credentials could not be read: docker-credential-x get failed/);
+    assert.equal(e.remedy, 'Check docker-credential-x.');
+  });
+});
+
+describe('registry client: tokens', () => {
+  it('exchanges an identity token by POST, and falls back to GET where the realm has no OAuth2 endpoint', async () => {
+    const f = scripted(({ url, method, body, headers }) => {
+      if (url.pathname === '/token' && method === 'POST') {
+        const form = new URLSearchParams(body);
+        assert.deepEqual([form.get('grant_type'), form.get('refresh_token'), form.get('service'), form.get('scope'), form.get('client_id')], ['refresh_token', 'refresh', 's', 'repository:a:pull', 'sigstore-vscode']);
+        return json(404, {});
+      }
+      if (url.pathname === '/token') return json(200, { token: 'via-get' });
+      return headers.authorization === 'Bearer via-get' ? manifest() : challenge('Bearer realm="https://r.example/token",service="s"');
+    });
+    await client(f, { credentials: staticCredentials({ 'r.example': { username: 'u', password: '', identityToken: 'refresh' } }) }).getManifest(ref('r.example/a'), 'v1');
+    assert.deepEqual(f.calls.map((c) => `${c.method} ${c.url.pathname}`), ['GET /v2/a/manifests/v1', 'POST /token', 'GET /token', 'GET /v2/a/manifests/v1']);
+  });
+
+  it('does not reuse a token past its expires_in', async () => {
+    let issued = 0;
+    const lifetime = { value: 300 };
+    const f = scripted(({ url, headers }) => {
+      if (url.pathname === '/token') return json(200, { token: `t${++issued}`, expires_in: lifetime.value });
+      return headers.authorization?.startsWith('Bearer t') ? manifest() : challenge('Bearer realm="https://r.example/token",service="s"');
+    });
+    const long = client(f);
+    for (let i = 0; i < 3; i++) await long.getManifest(ref('r.example/a'), 'v1');
+    assert.equal(issued, 1);
+    lifetime.value = 5; // shorter than the client's safety margin: never cached
+    const short = client(f);
+    for (let i = 0; i < 3; i++) await short.getManifest(ref('r.example/a'), 'v1');
+    assert.equal(issued, 4);
+  });
+
+  it('maps token service failures: 401 with credentials → AUTH_REQUIRED, 429 → RATE_LIMITED, junk → BAD_RESPONSE', async () => {
+    const answers: Record<string, Response | (() => Response)> = {};
+    const f = scripted(({ url }) => (url.pathname === '/token' ? (answers.token as () => Response)() : challenge('Bearer realm="https://auth.example/token",service="s"')));
+    const creds = staticCredentials({ 'r.example': { username: 'u', password: 'p' } });
+    answers.token = () => json(401, {});
+    await rejectsWith(client(f, { credentials: creds }).getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED', /auth\.example rejected the credentials of u/);
+    answers.token = () => json(401, {});
+    await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED', /requires sign-in/);
+    answers.token = () => json(429, {}, { 'retry-after': '7' });
+    await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'RATE_LIMITED', /Retry-After: 7 s/);
+    answers.token = () => new Response('<html>', { status: 200 });
+    await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'BAD_RESPONSE', /not JSON/);
+    answers.token = () => json(200, { nothing: true });
+    await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'BAD_RESPONSE', /no token/);
+  });
+});
+
+describe('registry client: redirects and digests', () => {
+  const blob = Buffer.from('layer bytes');
+  const blobDigest = sha(blob);
+
+  it('keeps Authorization on a same-origin blob redirect and drops it for another origin', async () => {
+    const f = scripted(({ url, headers }) => {
+      if (url.host === 'r.example' && !headers.authorization) return challenge('Basic realm="r"');
+      if (url.pathname === `/v2/a/blobs/${blobDigest}`) return new Response(null, { status: 307, headers: { location: '/internal/blob' } });
+      if (url.pathname === '/internal/blob') return new Response(null, { status: 302, headers: { location: 'https://cdn.example/x?sig=1' } });
+      return new Response(blob, { status: 200 });
+    });
+    const got = await client(f, { credentials: staticCredentials({ 'r.example': { username: 'u', password: 'p' } }) }).getBlob(ref('r.example/a'), blobDigest);
+    assert.deepEqual(got, blob);
+    const [, first, same, other] = f.calls;
+    assert.match(first!.headers.authorization ?? '', /^Basic /);
+    assert.equal(same!.url.toString(), 'https://r.example/internal/blob');
+    assert.equal(same!.headers.authorization, first!.headers.authorization);
+    assert.equal(other!.url.host, 'cdn.example');
+    assert.equal(other!.headers.authorization, undefined);
+  });
+
+  it('refuses redirects to plain HTTP off loopback, to odd schemes, and more than 5 hops', async () => {
+    const to = (location: string) => scripted(() => new Response(null, { status: 302, headers: { location } }));
+    await rejectsWith(client(to('http://cdn.example/x')).getBlob(ref('r.example/a'), blobDigest), 'INSECURE_REGISTRY', /plain HTTP on cdn\.example/);
+    await rejectsWith(client(to('file:///etc/passwd')).getBlob(ref('r.example/a'), blobDigest), 'BAD_RESPONSE', /unusable location/);
+    const loop = to('https://r.example/again');
+    await rejectsWith(client(loop).getBlob(ref('r.example/a'), blobDigest), 'BAD_RESPONSE', /more than 5 times/);
+    assert.equal(loop.calls.length, 6);
+  });
+
+  it('checks sha512 digests too, and the Docker-Content-Digest of a tag', async () => {
+    const d512 = sha(blob, 'sha512');
+    assert.deepEqual(await client(scripted(() => new Response(blob))).getBlob(ref('r.example/a'), d512), blob);
+    await rejectsWith(client(scripted(() => new Response(Buffer.from('other')))).getBlob(ref('r.example/a'), d512), 'DIGEST_MISMATCH');
+    // By tag without the header: the digest is computed; with an unreadable one: refused.
+    assert.equal((await client(scripted(() => manifest({}))).getManifest(ref('r.example/a'), 'v1')).digest, MANIFEST_DIGEST);
+    await rejectsWith(client(scripted(() => manifest({ 'docker-content-digest': 'md5:abc' }))).getManifest(ref('r.example/a'), 'v1'), 'BAD_RESPONSE', /unreadable Docker-Content-Digest/);
+  });
+
+  it('refuses tags, digests and hand-built references that are not, before any request', async () => {
+    const f = scripted(() => manifest());
+    await rejectsWith(client(f).getManifest({ registry: 'r.example', repository: 'a/../../token', original: '' }, 'v1'), 'BAD_REFERENCE');
+    await rejectsWith(client(f).getManifest(ref('r.example/a'), '../../etc'), 'BAD_REFERENCE');
+    await rejectsWith(client(f).getBlob(ref('r.example/a'), 'sha256:xyz'), 'BAD_REFERENCE');
+    await rejectsWith(client(f).referrers(ref('r.example/a'), 'latest'), 'BAD_REFERENCE');
+    assert.equal(f.calls.length, 0);
+  });
+});
+
+describe('registry client: failures', () => {
+  it('reports connection and certificate failures by kind', async () => {
+    await rejectsWith(client(scripted(() => Promise.reject(failure('ECONNREFUSED')))).getManifest(ref('r.example/a'), 'v1'), 'NETWORK', /Cannot reach r\.example: ECONNREFUSED/);
+    await rejectsWith(client(scripted(() => Promise.reject(failure('ENOTFOUND')))).getManifest(ref('r.example/a'), 'v1'), 'NETWORK', /ENOTFOUND/);
+    await rejectsWith(client(scripted(() => Promise.reject(failure('CERT_HAS_EXPIRED')))).getManifest(ref('r.example/a'), 'v1'), 'TLS', /not trusted \(CERT_HAS_EXPIRED\)/);
+    await rejectsWith(client(scripted(() => Promise.reject(failure('ERR_TLS_CERT_ALTNAME_INVALID')))).getManifest(ref('r.example/a'), 'v1'), 'TLS');
+  });
+
+  it('counts every request, failed ones included', async () => {
+    const c = client(scripted(() => Promise.reject(failure('ECONNRESET'))));
+    await rejectsWith(c.getManifest(ref('r.example/a'), 'v1'), 'NETWORK');
+    await rejectsWith(c.getBlob(ref('r.example/a'), MANIFEST_DIGEST), 'NETWORK');
+    assert.equal(c.requestCount, 2);
+  });
+
+  it('reads the registry\'s own words into messages, without control characters', async () => {
+    const f = scripted(() => json(403, { errors: [{ code: 'DENIED', message: 'no\u001b[31m way' }] }));
+    const e = await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'DENIED', /403: DENIED no \[31m way/);
+    assert.ok(!e.message.includes('\u001b'));
+  });
+});
+
+describe('registry client: tag pagination guards', () => {
+  const pages = (answer: (url: URL, n: number) => Response) => {
+    let n = 0;
+    return scripted(({ url }) => answer(url, n++));
+  };
+  const tags = (list: string[] | null, link?: string) => json(200, { name: 'a', tags: list }, link ? { link } : {});
+
+  it('stops on an empty page, on a page with no new tag, and on a foreign or different-path next URL', async () => {
+    const cases: Array<[string, (url: URL, n: number) => Response, string[], number]> = [
+      ['empty page', (_u, n) => (n === 0 ? tags(['a'], '</v2/a/tags/list?last=a>; rel="next"') : tags([], '</v2/a/tags/list?last=z>; rel="next"')), ['a'], 2],
+      ['null tags', (_u, n) => (n === 0 ? tags(['a'], '</v2/a/tags/list?last=a>; rel="next"') : tags(null, '</v2/a/tags/list?x>; rel="next"')), ['a'], 2],
+      ['same tags again', (_u, n) => tags(['a', 'b'], `</v2/a/tags/list?last=${n}>; rel="next"`), ['a', 'b'], 2],
+      ['another origin', () => tags(['a'], '<https://elsewhere.example/v2/a/tags/list?last=a>; rel="next"'), ['a'], 1],
+      ['another path', () => tags(['a'], '</v2/other/tags/list?last=a>; rel="next"'), ['a'], 1],
+      ['invalid tags skipped', () => tags(['ok', '../x', '', 'also-ok']), ['ok', 'also-ok'], 1],
+    ];
+    for (const [name, answer, expected, requests] of cases) {
+      const f = pages(answer);
+      assert.deepEqual(await client(f).listTags(ref('r.example/a')), expected, name);
+      assert.equal(f.calls.length, requests, name);
+    }
+  });
+
+  it('stops after maxTagPages pages of ever-new URLs', async () => {
+    const f = pages((_u, n) => tags([`t${n}`], `</v2/a/tags/list?last=t${n}>; rel="next"`));
+    assert.equal((await client(f, { maxTagPages: 4 }).listTags(ref('r.example/a'))).length, 4);
+    assert.equal(f.calls.length, 4);
+    assert.equal(f.calls[0]!.url.search, '?n=1000');
+  });
+
+  it('refuses a page that is not a tag list', async () => {
+    await rejectsWith(client(pages(() => new Response('nope', { status: 200 }))).listTags(ref('r.example/a')), 'BAD_RESPONSE', /not valid JSON/);
+    await rejectsWith(client(pages(() => json(200, { tags: 'a' }))).listTags(ref('r.example/a')), 'BAD_RESPONSE', /not a list/);
+    await rejectsWith(client(pages(() => json(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] }))).listTags(ref('r.example/a')), 'NOT_FOUND', /NAME_UNKNOWN/);
+  });
+});
+
+describe('registry client: referrers', () => {
+  const digest = MANIFEST_DIGEST;
+  const fallbackIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha('r1'), size: 1, artifactType: 'x' }] }));
+
+  it('falls back on 400 and 404, remembering a registry without the API (but not for NAME_UNKNOWN)', async () => {
+    for (const [status, body, remembered] of [
+      [400, 'bad request', true],
+      [404, '404 page not found', true],
+      [404, JSON.stringify({ errors: [{ code: 'NAME_UNKNOWN' }] }), false],
+    ] as const) {
+      const f = scripted(({ url }) => (url.pathname.includes('/referrers/') ? new Response(body, { status }) : new Response(fallbackIndex, { headers: { 'content-type': OCI_INDEX } })));
+      const c = client(f);
+      for (let i = 0; i < 2; i++) {
+        const got = await c.referrers(ref('r.example/a'), digest);
+        assert.equal(got.source, 'fallback-tag');
+        assert.deepEqual(got.manifests.map((m) => m.digest), [sha('r1')]);
+      }
+      const apiCalls = f.calls.filter((call) => call.url.pathname.includes('/referrers/')).length;
+      assert.equal(apiCalls, remembered ? 1 : 2, `${status} ${body}`);
+      assert.equal(f.calls.find((call) => call.url.pathname.includes('/manifests/'))!.url.pathname, `/v2/a/manifests/sha256-${digest.slice(7)}`);
+    }
+  });
+
+  it('refuses a fallback tag holding an image manifest, and a referrers answer that is not an index', async () => {
+    const manifestAtTag = scripted(({ url }) => (url.pathname.includes('/referrers/') ? new Response('', { status: 404 }) : manifest({})));
+    await rejectsWith(client(manifestAtTag).referrers(ref('r.example/a'), digest), 'BAD_RESPONSE', /holds an image manifest/);
+    const notIndex = scripted(() => new Response(manifestBytes, { headers: { 'content-type': OCI_INDEX } }));
+    await rejectsWith(client(notIndex).referrers(ref('r.example/a'), digest), 'BAD_RESPONSE');
+  });
+});
