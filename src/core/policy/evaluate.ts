@@ -2,7 +2,8 @@ import { CHECK_TITLES } from '../verify/evidenceBuilder';
 import type { Evidence, SignerInfo } from '../verify/result';
 import { signerLabel } from '../verify/result';
 import type { TrustedRootChoice, TrustInputs } from '../verify/trustInputs';
-import { ruleFor, type PolicyLoad, type PolicyRule } from './policy';
+import type { ImageReference } from '../oci/reference';
+import { ruleFor, ruleForImage, type PolicyLoad, type PolicyRule } from './policy';
 
 /** The policy as it stands for a workspace or a CLI run. */
 export type PolicyState =
@@ -31,11 +32,42 @@ export function decide(policy: PolicyState, artifact: string, defaults: { truste
 }
 
 /**
+ * What a verifier may trust for an image's signatures and attestations: the first rule whose
+ * `images` globs cover the reference (its repository; tag and digest do not matter), else the defaults.
+ */
+export function decideImage(
+  policy: PolicyState,
+  reference: string | ImageReference,
+  defaults: { trustedRoot: TrustedRootChoice; network: TrustInputs['network'] },
+): PolicyDecision {
+  const rule = policy.kind === 'loaded' && policy.load.ok ? ruleForImage(policy.load.policy, reference) : undefined;
+  return {
+    rule,
+    inputs: {
+      trustedRoot: rule?.trustedRoot ?? defaults.trustedRoot,
+      publicKeys: rule?.keys ?? [],
+      openpgpKeys: rule?.openpgpKeys ?? [],
+      network: defaults.network,
+    },
+  };
+}
+
+/** What the evidence is about: its wording in summaries and remedies. */
+export type PolicySubject = 'file' | 'image';
+
+const WORDS: Record<PolicySubject, { these: string; covers: string; field: string; signedBy: string }> = {
+  file: { these: 'these files', covers: 'covers this file', field: 'match', signedBy: 'The file was signed' },
+  image: { these: 'these images', covers: 'covers this image', field: 'images', signedBy: 'The image was signed' },
+};
+
+/**
  * Turns cryptographically valid evidence into `verified` (the rule names the signer),
  * `untrusted` (no rule covers it) or `failed` (the rule names someone else). Other states
  * pass through; a broken policy makes valid evidence `unverifiable`, never `verified`.
+ * `subject` only changes the wording (files are covered by `match`, images by `images`).
  */
-export function applyPolicy(evidence: Evidence, policy: PolicyState, rule: PolicyRule | undefined): Evidence {
+export function applyPolicy(evidence: Evidence, policy: PolicyState, rule: PolicyRule | undefined, subject: PolicySubject = 'file'): Evidence {
+  const words = WORDS[subject];
   if (evidence.state !== 'verified') return rule ? { ...evidence, rule: rule.label } : evidence;
   const who = signerLabel(evidence.signer);
   if (policy.kind === 'loaded' && !policy.load.ok) {
@@ -47,19 +79,19 @@ export function applyPolicy(evidence: Evidence, policy: PolicyState, rule: Polic
   if (policy.kind !== 'loaded') {
     const why = policy.kind === 'ignored' ? policy.reason : 'there is no trust policy';
     return decided(evidence, 'untrusted', false, `Valid signature by ${who}, but ${why}, so nothing says this signer is trusted.`, {
-      remedy: policy.kind === 'ignored' ? 'Trust the workspace to apply its trust policy.' : 'Create .sigstore/policy.json with a rule naming the signers you trust for these files.',
+      remedy: policy.kind === 'ignored' ? 'Trust the workspace to apply its trust policy.' : `Create .sigstore/policy.json with a rule naming the signers you trust for ${words.these}.`,
     });
   }
   if (!rule) {
-    return decided(evidence, 'untrusted', false, `Valid signature by ${who}, but no rule of the trust policy covers this file.`, {
-      remedy: `Add a rule to ${policy.load.ok ? policy.load.policy.path : 'the trust policy'} whose "match" covers this file and names the signer, if you trust it.`,
+    return decided(evidence, 'untrusted', false, `Valid signature by ${who}, but no rule of the trust policy ${words.covers}.`, {
+      remedy: `Add a rule to ${policy.load.ok ? policy.load.policy.path : 'the trust policy'} whose "${words.field}" ${words.covers} and names the signer, if you trust it.`,
     });
   }
   const named = namedBy(rule, evidence.signer);
   if (named) return decided({ ...evidence, rule: rule.label }, 'verified', true, `Signed by ${who}, trusted by ${rule.label}`, { detail: named });
   const trusted = [...rule.identities.map((i) => i.description), ...rule.keys.map((k) => `key ${k.source}`), ...rule.openpgpKeys.map((k) => `OpenPGP keys in ${k.source}`)];
   return decided({ ...evidence, rule: rule.label }, 'failed', false, `Signed by ${who}, but ${rule.label} trusts only: ${trusted.join('; ') || 'nobody'}.`, {
-    remedy: 'The file was signed by someone the policy does not name for it. Do not trust it unless the policy should name this signer.',
+    remedy: `${words.signedBy} by someone the policy does not name for it. Do not trust it unless the policy should name this signer.`,
   });
 }
 

@@ -2,15 +2,19 @@
  * The trust policy: which identities, keys and roots are trusted for which files.
  * Parsed with positions so every problem can be shown where it is in the editor.
  *
- *   {"version": 1, "rules": [{"name": …, "match": ["<glob>"], "identities": [{"subject" | "subjectRegExp",
+ *   {"version": 1, "rules": [{"name": …, "match": ["<glob>"], "images": ["<glob>"], "identities": [{"subject" | "subjectRegExp",
  *     "issuer" | "issuerRegExp", "extensions": {…}}], "keys": ["<pem>"], "openpgpKeys": ["<file>"],
  *     "trustedRoot": "<path>"}]}
+ *
+ * `match` covers workspace files (see globMatcher), `images` container images (see
+ * imageGlobMatcher); a rule may have either or both, and each lookup only reads its own field.
  */
 import { createPublicKey } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import picomatch from 'picomatch';
 import { readLimited } from '../artifacts/artifact';
+import { parseImageReference, type ImageReference } from '../oci/reference';
 import { parseTrustedRoot, type LoadedTrustedRoot } from '../trust/trustedRoot';
 import { FULCIO_EXTENSIONS, FULCIO_OID_PREFIX } from '../verify/certificate';
 import { openPgpKeyText } from '../verify/openpgpSignature';
@@ -47,6 +51,10 @@ export interface PolicyRule {
   /** "rule 2 (release artifacts)": how reports name it. */
   readonly label: string;
   readonly matches: (relativePath: string) => boolean;
+  /** The rule's `images` globs, as written. */
+  readonly images: readonly string[];
+  /** Whether an image repository (`registry/repository`, as {@link imageName} writes it) is covered by `images`. */
+  readonly matchesImage: (name: string) => boolean;
   readonly identities: readonly IdentityMatcher[];
   readonly keys: readonly NamedPublicKey[];
   readonly openpgpKeys: readonly NamedOpenPgpKeys[];
@@ -112,6 +120,27 @@ export function ruleFor(policy: TrustPolicy, artifact: string): PolicyRule | und
   return policy.rules.find((r) => r.matches(rel));
 }
 
+/**
+ * The first rule whose `images` globs cover the image, or undefined. `reference` is an image
+ * reference (`ghcr.io/octo/app:1.2`, `alpine@sha256:…`); its tag and digest do not matter, and
+ * text that is not a reference matches no rule.
+ */
+export function ruleForImage(policy: TrustPolicy, reference: string | ImageReference): PolicyRule | undefined {
+  let ref: ImageReference;
+  try {
+    ref = typeof reference === 'string' ? parseImageReference(reference) : reference;
+  } catch {
+    return undefined;
+  }
+  const name = imageName(ref);
+  return policy.rules.find((r) => r.matchesImage(name));
+}
+
+/** What `images` globs are matched against: `registry/repository`, Docker Hub as `docker.io/library/alpine`. */
+export function imageName(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}`;
+}
+
 function broken(path: string, message: string): PolicyLoad {
   return { ok: false, path, diagnostics: [at(undefined, message)] };
 }
@@ -171,7 +200,8 @@ class Checker {
     const match = this.strings(matchNode, `"match" of ${label}`, true);
     const matchers = match ? this.globs(matchNode!) : [];
     const images = findNodeAtLocation(node, ['images']);
-    if (images) this.strings(images, `"images" of ${label}`, false);
+    const imageGlobs = images ? this.strings(images, `"images" of ${label}`, false) : [];
+    const imageMatchers = images && imageGlobs ? this.imageGlobs(images) : [];
     if (!findNodeAtLocation(node, ['match']) && !images) this.error(node, `${label} needs "match": an array of globs of the files it covers.`);
     const identities = await this.identities(findNodeAtLocation(node, ['identities']), label);
     const keys = await this.keys(findNodeAtLocation(node, ['keys']), label);
@@ -190,6 +220,8 @@ class Checker {
       index,
       label,
       matches: (rel) => matchers.some((m) => m(rel)),
+      images: imageGlobs ?? [],
+      matchesImage: (name) => imageMatchers.some((m) => m(name)),
       identities: identities ?? [],
       keys: keys ?? [],
       openpgpKeys: openpgpKeys ?? [],
@@ -214,6 +246,20 @@ class Checker {
         out.push(globMatcher(glob));
       } catch (e) {
         this.error(child, `${JSON.stringify(glob)} is not a usable glob: ${(e as Error).message}.`);
+      }
+    }
+    return out;
+  }
+
+  /** Each image glob compiled, or a diagnostic on the one that cannot be. */
+  private imageGlobs(node: Node): Array<(name: string) => boolean> {
+    const out: Array<(name: string) => boolean> = [];
+    for (const child of node.children ?? []) {
+      const glob = child.value as string;
+      try {
+        out.push(imageGlobMatcher(glob));
+      } catch (e) {
+        this.error(child, `${JSON.stringify(glob)} is not a usable image glob: ${(e as Error).message}.`);
       }
     }
     return out;
@@ -371,4 +417,41 @@ function globMatcher(glob: string): (rel: string) => boolean {
   const pattern = glob.replace(/^\.?\//, '');
   if (!pattern) throw new Error('it names no files');
   return picomatch(pattern, { dot: true, matchBase: !anchored && !pattern.includes('/') });
+}
+
+const GLOB_ONLY_COMPONENT = /^[*?]+$/;
+
+/**
+ * Image globs cover repositories, whatever the tag or digest. A glob is matched against the
+ * whole `registry/repository` name ({@link imageName}): `*` stays within one path component,
+ * `**` spans any number, `?`, `[…]` and `{a,b}` as in `match`. Globs are normalised the way
+ * Docker normalises references: a first component without `.` or `:` that is not `localhost`
+ * (nor a bare `*`/`**`) means Docker Hub, so `alpine` is `docker.io/library/alpine` and
+ * `octo/*` is `docker.io/octo/*`; `index.docker.io` is `docker.io`; hosts are lowercase.
+ * `*` or `**` alone covers every image. IPv6 hosts cannot be written. A tag or digest in a glob is an error: rules name repositories.
+ */
+export function imageGlobMatcher(glob: string): (name: string) => boolean {
+  const pattern = glob.trim();
+  if (!pattern) throw new Error('it names no image');
+  if (pattern.includes('@')) throw new Error('it names a digest; image globs name repositories (ghcr.io/octo/app), and cover all their tags and digests');
+  const components = pattern.split('/');
+  if (components.some((c) => c === '')) throw new Error('it has an empty path component');
+  const [first, ...rest] = components as [string, ...string[]];
+  const isHost = rest.length > 0 && (/[.:]/.test(first) || first.toLowerCase() === 'localhost');
+  if ((isHost ? rest : components).some((c) => c.includes(':'))) {
+    throw new Error('it names a tag; image globs name repositories (ghcr.io/octo/app), and cover all their tags and digests');
+  }
+  let normalised: string;
+  if (isHost) {
+    const host = first.toLowerCase();
+    normalised = [host === 'index.docker.io' ? 'docker.io' : host, ...rest].join('/');
+  } else if (GLOB_ONLY_COMPONENT.test(first)) {
+    // `*` or `**` alone: every image; `*/…`: any registry.
+    normalised = rest.length === 0 ? '**' : pattern;
+  } else {
+    normalised = rest.length === 0 ? `docker.io/library/${first}` : `docker.io/${pattern}`;
+  }
+  const path = normalised.split('/').slice(1).join('/');
+  if (path !== path.toLowerCase()) throw new Error('repository names are lowercase, so it would never match');
+  return picomatch(normalised, { dot: true });
 }
