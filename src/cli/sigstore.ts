@@ -3,6 +3,7 @@
  *   sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
  * Exit status: 0 when no result is failed (with --strict: every result is verified), 1 otherwise, 2 usage errors.
  *   sigstore sign [--key FILE] … FILE...   (signCommand.ts)
+ *   sigstore tree [--policy FILE] … REF     (treeCommand.ts)
  */
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -18,6 +19,7 @@ import type { TrustedRootChoice } from '../core/verify/trustInputs';
 import { PUBLIC_GOOD_REKOR_URL } from '../core/verify/trustInputs';
 import { VerificationCache } from '../core/verify/verificationCache';
 import { SIGN_USAGE, signCommand } from './signCommand';
+import { TREE_USAGE, treeCommand } from './treeCommand';
 import { useEnvironmentProxy } from './environmentProxy';
 
 class UsageError extends Error {}
@@ -25,7 +27,8 @@ class UsageError extends Error {}
 const USAGE = `usage: sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
   PATH is a file or a folder (walked like the Explorer, skipping .git and node_modules).
   Exit status: 0 no result failed (--strict: all verified), 1 otherwise, 2 usage error.
-${SIGN_USAGE}`;
+${SIGN_USAGE}
+${TREE_USAGE}`;
 
 const SKIPPED_FOLDERS = new Set(['.git', 'node_modules']);
 
@@ -173,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'verify') return await verifyCommand(rest);
     if (command === 'sign') return await signCommand(rest);
+    if (command === 'tree') return await treeCommand(rest);
     if (command === '--help' || command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return 0;
