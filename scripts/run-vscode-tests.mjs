@@ -240,6 +240,10 @@ async function main() {
   await bounded(prepareWorkspace(workspace));
   const sandbox = await bounded(startSandbox(path.join(tmp, 'sandbox'), workspace));
   cleanups.push(() => sandbox.close());
+  log('starting a registry with images signed by cosign');
+  const imagesModule = await tsImport(path.join(REPO_ROOT, 'test', 'support', 'image-fixtures.ts'), import.meta.url);
+  const images = await bounded((imagesModule.default ?? imagesModule).writeImageFixtures(workspace));
+  cleanups.push(() => images.close());
 
   log('starting code-server');
   const server = await bounded(

@@ -6,6 +6,17 @@ import type { VerificationResult } from './core/verify/result';
 import type { TrustedRootChoice } from './core/verify/trustInputs';
 import { VerificationCache } from './core/verify/verificationCache';
 import { forgetKeyPasswordsCommand, FORGET_KEY_PASSWORDS_COMMAND } from './commands/forgetKeyPasswordsCommand';
+import { addImageCommand, ADD_IMAGE_COMMAND } from './commands/images/addImageCommand';
+import { copyDigestCommand, COPY_DIGEST_COMMAND } from './commands/images/copyDigestCommand';
+import { copyReferenceCommand, COPY_REFERENCE_COMMAND } from './commands/images/copyReferenceCommand';
+import { copySignerCommand, COPY_SIGNER_COMMAND } from './commands/images/copySignerCommand';
+import { openAttachmentCommand, OPEN_ATTACHMENT_COMMAND } from './commands/images/openAttachmentCommand';
+import { refreshImagesCommand, REFRESH_IMAGES_COMMAND } from './commands/images/refreshImagesCommand';
+import { registrySignInCommand, REGISTRY_SIGN_IN_COMMAND } from './commands/images/registrySignInCommand';
+import { removeImageCommand, REMOVE_IMAGE_COMMAND } from './commands/images/removeImageCommand';
+import { ImagesTree, type ImageNode } from './images/imagesTree';
+import { WorkspaceImages } from './images/workspaceImages';
+import { ATTACHMENT_SCHEME, AttachmentDocuments } from './ui/attachmentDocuments';
 import { generateKeyPairCommand, GENERATE_KEY_PAIR_COMMAND } from './commands/generateKeyPairCommand';
 import { refreshCommand, REFRESH_COMMAND } from './commands/refreshCommand';
 import { signArtifactCommand, SIGN_ARTIFACT_COMMAND } from './commands/signArtifactCommand';
@@ -32,6 +43,8 @@ export interface SigstoreApi {
    * mode (throws in an installed extension). Dispose to restore the dialogs.
    */
   useSigningPrompts(prompts: Partial<SigningPrompts>): vscode.Disposable;
+  /** The Images view's data, for tests: its nodes, children and items as the view gets them. */
+  readonly imagesTree: vscode.TreeDataProvider<ImageNode>;
 }
 
 const VERIFIABLE_CONTEXT = 'sigstore.verifiableResources';
@@ -76,10 +89,18 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
   };
 
   let prompts: SigningPrompts = vscodeSigningPrompts;
+  const workspaceImages = new WorkspaceImages(context.workspaceState);
+  const imagesTree = new ImagesTree(workspaceImages, async (image) => {
+    // Images are judged by the policy of the folder that refers to them (else the first folder's).
+    const where = image.uses[0]?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+    return { policy: policies.policyFor(where), trustedRoot: await rootChoice(), network: networkSettings() };
+  });
+  const attachmentDocuments = new AttachmentDocuments();
   const services: ExtensionServices = {
     cache,
     reports,
     log,
+    images: { workspaceImages, tree: imagesTree, documents: attachmentDocuments },
     signing: {
       get prompts() {
         return prompts;
@@ -142,6 +163,19 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     vscode.commands.registerCommand(SIGN_ARTIFACT_COMMAND, (uri?: vscode.Uri, uris?: vscode.Uri[]) => signArtifactCommand(services, uri, uris)),
     vscode.commands.registerCommand(GENERATE_KEY_PAIR_COMMAND, (uri?: vscode.Uri) => generateKeyPairCommand(services, uri)),
     vscode.commands.registerCommand(FORGET_KEY_PASSWORDS_COMMAND, () => forgetKeyPasswordsCommand(services)),
+    workspaceImages,
+    imagesTree,
+    attachmentDocuments,
+    vscode.window.createTreeView('sigstore.images', { treeDataProvider: imagesTree, showCollapseAll: true }),
+    vscode.workspace.registerTextDocumentContentProvider(ATTACHMENT_SCHEME, attachmentDocuments),
+    vscode.commands.registerCommand(ADD_IMAGE_COMMAND, (reference?: string) => addImageCommand(services, reference)),
+    vscode.commands.registerCommand(REMOVE_IMAGE_COMMAND, (node?: ImageNode) => removeImageCommand(services, node)),
+    vscode.commands.registerCommand(REFRESH_IMAGES_COMMAND, (node?: ImageNode) => refreshImagesCommand(services, node)),
+    vscode.commands.registerCommand(OPEN_ATTACHMENT_COMMAND, (node?: ImageNode) => openAttachmentCommand(services, node)),
+    vscode.commands.registerCommand(COPY_DIGEST_COMMAND, (node?: ImageNode) => copyDigestCommand(services, node)),
+    vscode.commands.registerCommand(COPY_REFERENCE_COMMAND, (node?: ImageNode) => copyReferenceCommand(services, node)),
+    vscode.commands.registerCommand(COPY_SIGNER_COMMAND, (node?: ImageNode) => copySignerCommand(node)),
+    vscode.commands.registerCommand(REGISTRY_SIGN_IN_COMMAND, (node?: ImageNode) => registrySignInCommand(node)),
   );
 
   // After activation returns: loading the policy and scanning pull in the core.
@@ -150,6 +184,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     resultFor: (uri) => (uri.scheme === 'file' ? cache.get(uri.fsPath) : undefined),
     provideFileDecoration: (uri) => decorations.provideFileDecoration(uri),
     whenIdle: () => cache.whenIdle(),
+    imagesTree,
     useSigningPrompts: (overrides) => {
       // Answering for the person is for tests: another extension must not capture key
       // passwords or approve overwrites in an installed copy.

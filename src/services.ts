@@ -1,6 +1,9 @@
 import type * as vscode from 'vscode';
 import type { VerificationCache } from './core/verify/verificationCache';
+import type { ImagesTree } from './images/imagesTree';
+import type { WorkspaceImages } from './images/workspaceImages';
 import type { KeyPasswords } from './keyPasswords';
+import type { AttachmentDocuments } from './ui/attachmentDocuments';
 import type { ReportDocuments } from './ui/reportDocument';
 import type { SigningPrompts } from './ui/signingPrompts';
 
@@ -15,6 +18,11 @@ export interface ExtensionServices {
     readonly passwords: KeyPasswords;
     /** Per-workspace memory, e.g. the last signing method chosen. */
     readonly workspaceState: vscode.Memento;
+  };
+  readonly images: {
+    readonly workspaceImages: WorkspaceImages;
+    readonly tree: ImagesTree;
+    readonly documents: AttachmentDocuments;
   };
   /** Reloads the trusted root from the settings and re-verifies everything. */
   reloadTrustedRoot(): Promise<void>;

@@ -3,6 +3,14 @@
  * in the Sigstore and OpenPGP libraries. Activation loads none of it.
  */
 export { fileFingerprint } from './artifacts/artifact';
+export { attachmentsOf, platformLabel, resolveImage } from './images/attachments';
+export { findImageUses, IMAGE_FILE_GLOBS, isImageFile } from './images/imageUses';
+export { attachmentState, verifyAttachments } from './images/imageVerifier';
+export { predicateLabel } from './images/predicateTypes';
+export { dockerCredentials } from './oci/dockerCredentials';
+export { OciError } from './oci/errors';
+export { parseImageReference } from './oci/reference';
+export { RegistryClient } from './oci/registryClient';
 export { obtainIdentityToken, type IdentityToken } from './oidc/identityToken';
 export { applyPolicy, decide, type PolicyState } from './policy/evaluate';
 export { DEFAULT_POLICY_PATH, loadPolicyFile, compilePolicy, type PolicyLoad, type PolicyDiagnostic } from './policy/policy';
@@ -14,4 +22,5 @@ export { publicKeyPemOf } from './sign/keySigner';
 export { logKeySignature } from './sign/rekorUpload';
 export { parseTrustedRoot, publicGoodTrustedRoot } from './trust/trustedRoot';
 export { verifyArtifact } from './verify/artifactVerifier';
+export { signerLabel } from './verify/result';
 export { companionTargets } from './verify/companionVerifier';

@@ -1,0 +1,23 @@
+import * as vscode from 'vscode';
+import type { ImageNode } from '../../images/imagesTree';
+import type { ExtensionServices } from '../../services';
+
+export const OPEN_ATTACHMENT_COMMAND = 'sigstore.images.openAttachment';
+
+/** Opens a signature's payload, an attestation's statement or an SBOM as formatted, read-only JSON. */
+export async function openAttachmentCommand(services: ExtensionServices, node?: ImageNode): Promise<vscode.Uri | undefined> {
+  if (node?.kind !== 'attachment') return undefined;
+  const { attachment } = node.item;
+  try {
+    const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Fetching ${attachment.digest}` }, () => attachment.load());
+    const uri = services.images.documents.publish(attachment.digest, `${node.image.reference} ${attachment.kind}`, loaded.payload);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.languages.setTextDocumentLanguage(doc, 'json');
+    await vscode.window.showTextDocument(doc, { preview: true });
+    return uri;
+  } catch (e) {
+    const { message, remedy } = e as { message?: string; remedy?: string };
+    void vscode.window.showErrorMessage(`Sigstore: ${message ?? String(e)}${remedy ? ` ${remedy}` : ''}`);
+    return undefined;
+  }
+}

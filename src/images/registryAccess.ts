@@ -1,0 +1,38 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import * as vscode from 'vscode';
+import { readLimited } from '../core/artifacts/artifact';
+import type { RegistryClient } from '../core/oci/registryClient';
+import { loadCore } from '../coreLoader';
+
+export const REGISTRY_SETTINGS = ['sigstore.images.insecureRegistries', 'sigstore.images.caCertificates'];
+
+/**
+ * A registry client as the settings ask: credentials from the Docker configuration the
+ * person already has, plain HTTP only for loopback and the listed registries, extra CAs.
+ * In an untrusted workspace its own settings are ignored (restrictedConfigurations).
+ */
+export async function registryClient(): Promise<RegistryClient> {
+  const config = vscode.workspace.getConfiguration('sigstore.images');
+  const core = loadCore();
+  const caCertificates: string[] = [];
+  for (const path of config.get<string[]>('caCertificates', [])) {
+    try {
+      caCertificates.push((await readLimited(resolvePath(path), 1024 * 1024)).toString('utf8'));
+    } catch (e) {
+      throw new core.OciError('TLS', `The CA certificate file ${path} cannot be read: ${(e as Error).message}`, 'Fix the "sigstore.images.caCertificates" setting.');
+    }
+  }
+  return new core.RegistryClient({
+    credentials: core.dockerCredentials(),
+    insecureRegistries: config.get<string[]>('insecureRegistries', []),
+    caCertificates,
+    userAgent: 'sigstore-vscode',
+  });
+}
+
+function resolvePath(raw: string): string {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const expanded = raw.replace(/\$\{workspaceFolder\}/g, folder ?? '').replace(/^~(?=\/|$)/, homedir());
+  return isAbsolute(expanded) || !folder ? expanded : join(folder, expanded);
+}

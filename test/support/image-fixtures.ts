@@ -1,0 +1,71 @@
+// Images for the Images view's tests and the demo: a real docker-registry holding an image
+// signed and attested by the real cosign with a key, a multi-arch index, and a workspace
+// that refers to them (Dockerfile, compose file) with a trust-policy rule for the key.
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { startRegistry, type TestRegistry } from './registry';
+import { PREDICATES, startSigningKit, type SigningKit } from './signed-images';
+
+/** What the workspace refers to, for the tests' expectations (written as .image-fixtures.json). */
+export interface ImageFixtures {
+  registry: string;
+  /** Signed with keys/images/cosign.pub and attested (SLSA provenance), used in Dockerfile. */
+  signed: { reference: string; digest: string };
+  /** A two-platform index, unsigned, used in compose.yaml. */
+  index: { reference: string; digest: string; platforms: string[] };
+  /** Referred to in compose.yaml, never pushed. */
+  missing: { reference: string };
+}
+
+export const IMAGE_FIXTURES_FILE = '.image-fixtures.json';
+
+export interface RunningImageFixtures {
+  fixtures: ImageFixtures;
+  close(): Promise<void>;
+}
+
+export async function writeImageFixtures(workspace: string): Promise<RunningImageFixtures> {
+  const registry: TestRegistry = await startRegistry();
+  let kit: SigningKit | undefined;
+  try {
+    kit = await startSigningKit();
+    const app = await registry.pushImage('demo/app', { tag: '1.0', seed: 'app' });
+    const multi = await registry.pushIndex('demo/multi', '1.0');
+    const signed = `${registry.host}/demo/app@${app.digest}`;
+    const { key, pub } = await kit.keyPair('images');
+    await kit.cosignOK(['sign', '--key', key, '--tlog-upload=false', '--allow-http-registry', '-y', signed]);
+    const predicate = await kit.file('provenance.json', PREDICATES.slsaprovenance);
+    await kit.cosignOK(['attest', '--key', key, '--type', 'slsaprovenance', '--predicate', predicate, '--tlog-upload=false', '--allow-http-registry', '-y', signed]);
+
+    await mkdir(path.join(workspace, 'keys', 'images'), { recursive: true });
+    await copyFile(pub, path.join(workspace, 'keys', 'images', 'cosign.pub'));
+    await writeFile(path.join(workspace, 'Dockerfile'), `# syntax=docker/dockerfile:1\nFROM ${registry.host}/demo/app:1.0 AS build\nRUN true\n\nFROM build\n`);
+    await writeFile(
+      path.join(workspace, 'compose.yaml'),
+      `services:\n  web:\n    image: ${registry.host}/demo/multi:1.0\n  worker:\n    image: "${registry.host}/demo/missing:1"\n`,
+    );
+    const policyFile = path.join(workspace, '.sigstore', 'policy.json');
+    const policy = JSON.parse(await readFile(policyFile, 'utf8')) as { rules: unknown[] };
+    policy.rules.push({ name: 'our images', images: [`${registry.host}/demo/*`], keys: ['../keys/images/cosign.pub'] });
+    await writeFile(policyFile, `${JSON.stringify(policy, null, 2)}\n`);
+
+    const fixtures: ImageFixtures = {
+      registry: registry.host,
+      signed: { reference: `${registry.host}/demo/app:1.0`, digest: app.digest },
+      index: { reference: `${registry.host}/demo/multi:1.0`, digest: multi.digest, platforms: multi.manifests.map((m) => [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/')) },
+      missing: { reference: `${registry.host}/demo/missing:1` },
+    };
+    await writeFile(path.join(workspace, IMAGE_FIXTURES_FILE), `${JSON.stringify(fixtures, null, 2)}\n`);
+    const signingKit = kit;
+    return {
+      fixtures,
+      close: async () => {
+        await Promise.allSettled([registry.close(), signingKit.close()]);
+      },
+    };
+  } catch (e) {
+    await Promise.allSettled([registry.close(), kit?.close()]);
+    throw e;
+  }
+}

@@ -1,0 +1,142 @@
+// The Images view inside a real VS Code extension host, against a real docker-registry
+// holding an image signed and attested by the real cosign (test/support/image-fixtures.ts,
+// started by the runner). Reads the tree through the same TreeDataProvider the view uses.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { ImageNode } from '../../src/images/imagesTree';
+import type { ImageFixtures } from '../support/image-fixtures';
+import { api, workspaceRoot } from './extensionHost';
+
+function fixtures(): ImageFixtures {
+  return JSON.parse(readFileSync(join(workspaceRoot(), '.image-fixtures.json'), 'utf8')) as ImageFixtures;
+}
+
+async function tree(): Promise<vscode.TreeDataProvider<ImageNode>> {
+  return (await api()).imagesTree;
+}
+
+async function children(node?: ImageNode): Promise<ImageNode[]> {
+  return ((await (await tree()).getChildren(node)) ?? []) as ImageNode[];
+}
+
+async function item(node: ImageNode): Promise<vscode.TreeItem> {
+  return (await tree()).getTreeItem(node);
+}
+
+const label = (i: vscode.TreeItem) => (typeof i.label === 'string' ? i.label : (i.label?.label ?? ''));
+
+async function imageNode(reference: string): Promise<ImageNode> {
+  const roots = await children();
+  const node = roots.find((n) => n.kind === 'image' && n.image.reference === reference);
+  assert.ok(node, `${reference} is listed (roots: ${roots.map((n) => (n.kind === 'image' ? n.image.reference : n.kind)).join(', ')})`);
+  return node;
+}
+
+async function group(parent: ImageNode, name: string): Promise<Extract<ImageNode, { kind: 'group' }>> {
+  const found = (await children(parent)).find((n) => n.kind === 'group' && n.label === name);
+  assert.ok(found?.kind === 'group', `${name} group under the image`);
+  return found;
+}
+
+describe('Images view', function () {
+  this.timeout(60_000);
+
+  it('lists the images the workspace refers to, each with where it is used', async () => {
+    const f = fixtures();
+    const signed = await imageNode(f.signed.reference);
+    assert.equal(signed.kind === 'image' && signed.image.uses[0]?.kind, 'dockerfile');
+    const uses = (await children(signed)).find((n) => n.kind === 'uses');
+    assert.ok(uses, 'a "Used in" node');
+    const [use] = await children(uses);
+    const useItem = await item(use!);
+    assert.equal(label(useItem), 'Dockerfile:2');
+    // Clicking opens the file with the reference selected.
+    const [uri, options] = useItem.command?.arguments as [vscode.Uri, vscode.TextDocumentShowOptions];
+    const doc = await vscode.workspace.openTextDocument(uri);
+    assert.equal(doc.getText(options.selection as vscode.Range), f.signed.reference);
+    await imageNode(f.index.reference);
+    await imageNode(f.missing.reference);
+  });
+
+  it('resolves the tag and lists the cosign signature and attestation, verified against the policy key', async () => {
+    const f = fixtures();
+    const signed = await imageNode(f.signed.reference);
+    const signatures = await group(signed, 'Signatures');
+    assert.equal(signatures.digest, f.signed.digest, 'the tag resolved to the pushed digest');
+    assert.equal(signatures.items.length, 1);
+    const [signature] = signatures.items;
+    assert.equal(signature!.attachment.source, 'cosign-tag');
+    assert.equal(signature!.evidence?.state, 'verified', signature!.evidence?.summary);
+    const attestations = await group(signed, 'Attestations');
+    assert.equal(attestations.items.length, 1);
+    assert.equal(attestations.items[0]!.attachment.predicateType, 'https://slsa.dev/provenance/v0.2');
+    assert.equal(attestations.items[0]!.evidence?.state, 'verified', attestations.items[0]!.evidence?.summary);
+    const [attestationNode] = await children(attestations);
+    const attestationItem = await item(attestationNode!);
+    assert.match(String(attestationItem.description), /^verified · .*cosign tag$/);
+    // The image's own line shows the digest once resolved.
+    assert.match(String((await item(signed)).description), new RegExp(`^${f.signed.digest.slice(0, 19)}`));
+  });
+
+  it('opens a signature payload as formatted read-only JSON naming the image digest', async () => {
+    const f = fixtures();
+    const signatures = await group(await imageNode(f.signed.reference), 'Signatures');
+    const [signatureNode] = await children(signatures);
+    const uri = await vscode.commands.executeCommand<vscode.Uri>('sigstore.images.openAttachment', signatureNode);
+    assert.equal(uri.scheme, 'sigstore-attachment');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    assert.equal(doc.languageId, 'json');
+    const payload = JSON.parse(doc.getText()) as { critical: { image: { 'docker-manifest-digest': string } } };
+    assert.equal(payload.critical.image['docker-manifest-digest'], f.signed.digest);
+    assert.match(doc.getText(), /^\{\n {2}"critical"/, 'pretty-printed');
+  });
+
+  it('shows a multi-arch index and each platform manifest with its own attachments', async () => {
+    const f = fixtures();
+    const index = await imageNode(f.index.reference);
+    const manifests = (await children(index)).filter((n) => n.kind === 'manifest');
+    assert.deepEqual(
+      manifests.map((m) => (m.kind === 'manifest' ? m.label : '')),
+      ['index', ...f.index.platforms],
+    );
+    assert.equal(manifests[0]!.kind === 'manifest' && manifests[0]!.digest, f.index.digest);
+    const groups = await children(manifests[1]);
+    assert.deepEqual(
+      groups.filter((g) => g.kind === 'group').map((g) => (g.kind === 'group' ? `${g.label}:${g.items.length}` : '')),
+      ['Signatures:0', 'Attestations:0', 'SBOMs:0'],
+    );
+  });
+
+  it('an image that does not exist is an error node with the reason; the other images keep working', async () => {
+    const f = fixtures();
+    const missing = await imageNode(f.missing.reference);
+    const problem = (await children(missing)).find((n) => n.kind === 'problem');
+    assert.ok(problem?.kind === 'problem');
+    assert.equal(problem.code, 'NOT_FOUND');
+    assert.match(problem.message, /demo\/missing/);
+    assert.equal((await item(problem)).contextValue, 'problem');
+    assert.equal((await group(await imageNode(f.signed.reference), 'Signatures')).items.length, 1);
+  });
+
+  it('Add Image pins a reference (kept per workspace), Remove Image unpins it, a bad reference is refused', async () => {
+    const f = fixtures();
+    const pinned = `${f.registry}/demo/app@${f.signed.digest}`;
+    assert.equal(await vscode.commands.executeCommand('sigstore.images.add', pinned), pinned);
+    const node = await imageNode(pinned);
+    assert.equal((await item(node)).contextValue, 'image.pinned');
+    assert.equal((await group(node, 'Signatures')).items[0]?.evidence?.state, 'verified', 'pinned by digest: the same signature');
+    await vscode.commands.executeCommand('sigstore.images.remove', node);
+    assert.ok(!(await children()).some((n) => n.kind === 'image' && n.image.reference === pinned));
+  });
+
+  it('Copy Digest and Copy Reference by Digest put what the registry resolved on the clipboard', async () => {
+    const f = fixtures();
+    const node = await imageNode(f.signed.reference);
+    await children(node);
+    assert.equal(await vscode.commands.executeCommand('sigstore.images.copyDigest', node), f.signed.digest);
+    assert.equal(await vscode.env.clipboard.readText(), f.signed.digest);
+    assert.equal(await vscode.commands.executeCommand('sigstore.images.copyReference', node), `${f.registry}/demo/app@${f.signed.digest}`);
+  });
+});
