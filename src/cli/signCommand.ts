@@ -330,6 +330,8 @@ async function passwordFor(keyPath: string, signal: AbortSignal): Promise<string
 /** Reads a line from the terminal in raw mode, echoing nothing. */
 function readHidden(prompt: string, signal: AbortSignal): Promise<string> {
   const stdin = process.stdin;
+  // Echo off before the prompt shows: what a quick typist sends after it must not appear.
+  stdin.setRawMode(true);
   process.stderr.write(prompt);
   return new Promise((resolvePassword, reject) => {
     let typed = '';
@@ -354,7 +356,6 @@ function readHidden(prompt: string, signal: AbortSignal): Promise<string> {
       }
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
   });
