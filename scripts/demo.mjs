@@ -1,7 +1,8 @@
 // `npm start`'s last step (scripts/start.sh): the sandbox of DESIGN.md. Starts the local
 // OpenID provider and Sigstore instance (test/support/sandbox.ts), writes the demo
-// workspace (signed, tampered, untrusted, checksum and OpenPGP files, a trust policy, and
-// files waiting to be signed) configured for them, and serves it in code-server.
+// workspace (signed, tampered, untrusted, checksum and OpenPGP files, a trust policy, files
+// waiting to be signed, and a Dockerfile and compose file referring to images in a local
+// registry signed and attested by cosign) configured for them, and serves it in code-server.
 // node scripts/demo.mjs <workspace> [--port N] --vsix FILE
 import { execFileSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
@@ -31,6 +32,10 @@ await Promise.all(['.expected-badges.json', '.fixture-manifest.json'].map((f) =>
 
 const sandbox = await startSandbox(path.join(path.dirname(workspace), 'sandbox'));
 await pointWorkspaceAt(workspace, sandbox);
+// A registry with an image signed and attested by cosign, which the Dockerfile refers to.
+const { writeImageFixtures } = await load('image-fixtures.ts');
+const images = await writeImageFixtures(workspace);
+await rm(path.join(workspace, '.image-fixtures.json'), { force: true });
 
 await serve({
   workspace,
@@ -39,8 +44,12 @@ await serve({
   notes: [
     `Sandbox: OpenID provider ${sandbox.issuer} (signs you in as ${sandbox.email}),`,
     `         Fulcio, Rekor and TSA at ${sandbox.fulcioURL}.`,
+    `Registry: ${images.fixtures.registry} holds ${images.fixtures.signed.reference}, signed and attested by cosign.`,
     'Try: right-click to-sign/release-notes.md → "Sigstore: Sign Artifact" → Sigstore keyless,',
-    '     then "Copy & Open" and confirm the code in the browser tab that opens.',
+    '     then "Copy & Open" and confirm the code in the browser tab that opens;',
+    '     and the Sigstore view in the activity bar → Images → expand the image.',
   ],
-  onStop: () => sandbox.close(),
+  onStop: async () => {
+    await Promise.allSettled([sandbox.close(), images.close()]);
+  },
 });

@@ -18,6 +18,7 @@ import { tsImport } from 'tsx/esm/api';
 
 import { REPO_ROOT, launchBrowser, startCodeServer } from './code-server.mjs';
 import { filesContaining, findSecrets } from './secret-scan.mjs';
+import { showImagesView } from './ui-images.mjs';
 import { signThroughWorkbench } from './ui-signing.mjs';
 
 const TOTAL_TIMEOUT_MS = Number(process.env.VSCODE_TEST_TIMEOUT_MS ?? 10 * 60_000);
@@ -311,10 +312,11 @@ async function main() {
     log('UI check passed');
   }
   const signProblems = await bounded(uiSignCheck(page, workspace, sandbox));
+  const imagesProblems = await bounded(uiImagesCheck(page, images.fixtures));
   const leaks = await secretsCheck({ server, workspace, sandbox });
   log(`total ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  // Closing line: the suites' counts plus the UI, UI signing and secrets checks as one test each.
-  const checks = [problems, signProblems, leaks];
+  // Closing line: the suites' counts plus the UI, UI signing, Images view and secrets checks as one test each.
+  const checks = [problems, signProblems, imagesProblems, leaks];
   const passes = (summary?.passes ?? 0) + checks.filter((c) => c.length === 0).length;
   const failures = (summary?.failures ?? (code !== 0 ? 1 : 0)) + checks.filter((c) => c.length > 0).length;
   const skipped = summary?.pending ? `, ${summary.pending} skipped` : '';
@@ -360,6 +362,33 @@ async function uiSignCheck(page, workspace, sandbox) {
   }
   if (problems.length) {
     console.log('[vscode-tests] UI signing check FAILED:');
+    for (const p of problems) console.log(`    - ${p}`);
+  }
+  return problems;
+}
+
+/**
+ * The Images view in the real workbench: the signed image expands to its verified cosign
+ * signature and attestation. Saves test-results/images-view.png. Returns problems.
+ */
+async function uiImagesCheck(page, fixtures) {
+  const problems = [];
+  try {
+    await mkdir(RESULTS_DIR, { recursive: true });
+    const rows = await showImagesView(page, { reference: fixtures.signed.reference, screenshot: path.join(RESULTS_DIR, 'images-view.png') });
+    const find = (re) => rows.find((r) => re.test(r.label));
+    if (!find(new RegExp(`^${fixtures.signed.reference.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} sha256:[0-9a-f]{12} · 1 use$`))) problems.push('the image row does not show its digest and use');
+    if (!find(/^Signature verified · the key in .*cosign\.pub · cosign tag$/)) problems.push('no verified cosign signature row');
+    if (!find(/^SLSA provenance v0\.2 verified · .* · cosign tag$/)) problems.push('no verified SLSA provenance row');
+    if (!find(/^SBOMs none$/)) problems.push('no SBOMs row');
+    if (problems.length) problems.push(`rows: ${rows.map((r) => `${'  '.repeat(r.level - 1)}${r.label}`).join(' / ')}`);
+    else log('Images view check passed: test-results/images-view.png');
+  } catch (err) {
+    await saveFailureShot(page);
+    problems.push(`the Images view could not be read: ${err.message.split('\n')[0]}`);
+  }
+  if (problems.length) {
+    console.log('[vscode-tests] Images view check FAILED:');
     for (const p of problems) console.log(`    - ${p}`);
   }
   return problems;

@@ -1,6 +1,7 @@
 // Refreshes the README's screenshots from the real VS Code (code-server + Chromium):
 // the packaged extension on the demo workspace (with the sandbox of npm start), a verified
-// and a failed Verify report, and keyless signing through the device-code dialog.
+// and a failed Verify report, keyless signing through the device-code dialog, and the
+// Images view on an image signed and attested by cosign.
 //   npm run package && node scripts/screenshots.mjs
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { tsImport } from 'tsx/esm/api';
 
 import { REPO_ROOT, installExtension, launchBrowser, startCodeServer } from './code-server.mjs';
+import { showImagesView } from './ui-images.mjs';
 import { signThroughWorkbench } from './ui-signing.mjs';
 
 const OUT = path.join(REPO_ROOT, 'media', 'screenshots');
@@ -24,6 +26,9 @@ const sandboxModule = await tsImport(path.join(REPO_ROOT, 'test', 'support', 'sa
 const { startSandbox, pointWorkspaceAt } = sandboxModule.default ?? sandboxModule;
 const sandbox = await startSandbox(path.join(tmp, 'sandbox'));
 await pointWorkspaceAt(workspace, sandbox);
+const imagesModule = await tsImport(path.join(REPO_ROOT, 'test', 'support', 'image-fixtures.ts'), import.meta.url);
+const images = await (imagesModule.default ?? imagesModule).writeImageFixtures(workspace);
+await rm(path.join(workspace, '.image-fixtures.json'));
 
 const extensionsDir = path.join(tmp, 'extensions');
 const userDataDir = path.join(tmp, 'user-data');
@@ -39,7 +44,15 @@ try {
   await row('nested').click();
 
   const verify = async (name) => {
-    await row(name).click();
+    // Rows out of sight are not in the DOM: reveal the file through Quick Open instead.
+    if (await row(name).count()) await row(name).click();
+    else {
+      await page.keyboard.press('Control+P');
+      await page.keyboard.type(name);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.locator(`.tabs-container .tab[aria-label*=${JSON.stringify(name)}]`).first().waitFor();
+    }
     await page.keyboard.press('F1');
     await page.keyboard.type('Sigstore: Verify');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Sigstore: Verify' }).first().waitFor();
@@ -59,10 +72,13 @@ try {
   await page.keyboard.press('Control+K');
   await page.keyboard.press('W');
   await signThroughWorkbench(page, { file: 'to-sign/release-notes.md', screenshots: OUT });
+  await page.keyboard.press('Escape');
+  await showImagesView(page, { reference: images.fixtures.signed.reference, screenshot: path.join(OUT, 'images-view.png') });
   console.log(`screenshots written to ${path.relative(REPO_ROOT, OUT)}`);
 } finally {
   await browser.close();
   await server.stop();
   await sandbox.close();
+  await images.close();
   await rm(tmp, { recursive: true, force: true });
 }

@@ -17,16 +17,20 @@ const ROW = (name) => `.explorer-folders-view .monaco-list-row[role="treeitem"][
 export async function signThroughWorkbench(page, { file, screenshots }) {
   const shot = async (name) => screenshots && page.screenshot({ path: path.join(screenshots, name) });
   const parts = file.split('/');
-  if (parts.length === 2) {
-    const folder = page.locator(ROW(parts[0])).first();
-    await folder.waitFor({ timeout: 60_000 });
-    if ((await folder.getAttribute('aria-expanded')) === 'false') await folder.click();
-  }
+  // Quick Open makes it the active editor (which the palette command signs), wherever the
+  // Explorer is scrolled; revealing it then puts its row (and badge) in the DOM.
+  const palette = async (prefix, text, shown = text) => {
+    await page.keyboard.press(prefix);
+    await page.keyboard.type(text);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: shown }).first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
+  };
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await palette('Control+P', file, parts.at(-1));
+  await page.locator(`.tabs-container .tab[aria-label*=${JSON.stringify(parts.at(-1))}]`).first().waitFor({ timeout: 30_000 });
+  await palette('F1', 'File: Reveal Active File in Explorer View');
   const row = page.locator(ROW(parts.at(-1))).first();
   await row.waitFor({ timeout: 30_000 });
-  // Opening the file makes it the active editor, which the palette command signs.
-  await row.click();
-  await page.locator(`.tabs-container .tab[aria-label*=${JSON.stringify(parts.at(-1))}]`).first().waitFor({ timeout: 30_000 });
 
   await page.keyboard.press('F1');
   await page.keyboard.type('Sigstore: Sign Artifact');

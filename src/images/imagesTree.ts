@@ -1,3 +1,4 @@
+import { sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { Attachment, AttachmentList, ResolvedImage } from '../core/images/attachments';
 import type { Evidence } from '../core/verify/result';
@@ -257,7 +258,7 @@ function attachmentItem(node: Extract<ImageNode, { kind: 'attachment' }>): vscod
           ? 'Signature'
           : attachment.mediaType;
   const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
-  const signer = evidence?.signer ? core.signerLabel(evidence.signer) : undefined;
+  const signer = evidence?.signer ? workspaceRelative(core.signerLabel(evidence.signer)) : undefined;
   item.description = [STATE_LABELS[state], signer, SOURCE_LABELS[attachment.source]].filter(Boolean).join(' · ');
   const [icon, color] = STATE_ICONS[state] ?? STATE_ICONS.unverifiable!;
   item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
@@ -306,6 +307,11 @@ function registryOf(reference: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Key files named by the policy, as the workspace-relative paths the person wrote. */
+function workspaceRelative(text: string): string {
+  return (vscode.workspace.workspaceFolders ?? []).reduce((t, f) => t.split(`${f.uri.fsPath}${sep}`).join(''), text);
 }
 
 function shortDigest(digest: string): string {
