@@ -15,6 +15,7 @@ import { refreshImagesCommand, REFRESH_IMAGES_COMMAND } from './commands/images/
 import { registrySignInCommand, REGISTRY_SIGN_IN_COMMAND } from './commands/images/registrySignInCommand';
 import { removeImageCommand, REMOVE_IMAGE_COMMAND } from './commands/images/removeImageCommand';
 import { ImagesTree, type ImageNode } from './images/imagesTree';
+import { REGISTRY_SETTINGS } from './images/registryAccess';
 import { WorkspaceImages } from './images/workspaceImages';
 import { ATTACHMENT_SCHEME, AttachmentDocuments } from './ui/attachmentDocuments';
 import { generateKeyPairCommand, GENERATE_KEY_PAIR_COMMAND } from './commands/generateKeyPairCommand';
@@ -57,7 +58,10 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
   const rootChoice = () => (trustedRoot ??= loadTrustedRoot());
 
   const decorations = new VerificationDecorationProvider((path) => cache.get(path));
-  const policies = new WorkspacePolicies(() => cache.trustChanged());
+  const policies = new WorkspacePolicies(() => {
+    cache.trustChanged();
+    imagesTree.trustChanged();
+  });
   const allowedRoots = () => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
   const cache: VerificationCache = new VerificationCache({
     verify: async (artifact, companions, signal) =>
@@ -114,6 +118,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
       if ('error' in loaded) log.warn(`Trusted root unusable: ${loaded.error}`);
       else log.info(`Trusted root: ${loaded.source}${loaded.ignored.length ? ` (ignored: ${loaded.ignored.join('; ')})` : ''}`);
       cache.trustChanged();
+      imagesTree.trustChanged();
     },
     async scan() {
       const found = await Promise.all(COMPANION_GLOBS.map((glob) => vscode.workspace.findFiles(glob)));
@@ -148,7 +153,11 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
         void services.reloadTrustedRoot();
       }
       if (e.affectsConfiguration(POLICY_SETTING)) void policies.reload();
-      if (NETWORK_SETTINGS.some((s) => e.affectsConfiguration(s))) cache.trustChanged();
+      if (NETWORK_SETTINGS.some((s) => e.affectsConfiguration(s))) {
+        cache.trustChanged();
+        imagesTree.trustChanged();
+      }
+      if (REGISTRY_SETTINGS.some((s) => e.affectsConfiguration(s))) imagesTree.registrySettingsChanged();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       void policies.reload();

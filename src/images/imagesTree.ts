@@ -1,6 +1,7 @@
 import { sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { Attachment, AttachmentList, ResolvedImage } from '../core/images/attachments';
+import type { RegistryClient } from '../core/oci/registryClient';
 import type { Evidence } from '../core/verify/result';
 import { loadCore } from '../coreLoader';
 import { registryClient } from './registryAccess';
@@ -58,9 +59,17 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
   private readonly changes = new vscode.EventEmitter<ImageNode | undefined>();
   readonly onDidChangeTreeData = this.changes.event;
   private readonly resolutions = new Map<string, Promise<ResolvedImage>>();
-  private readonly listings = new Map<string, Promise<VerifiedAttachment[] | AttachmentList['problems']>>();
+  /** Resolutions that succeeded: what rows show without waiting on a registry. */
+  private readonly resolved = new Map<string, ResolvedImage>();
+  private readonly listings = new Map<string, Promise<VerifiedAttachment[]>>();
   private readonly problems = new Map<string, AttachmentList['problems']>();
   private readonly subscription: vscode.Disposable;
+  /**
+   * One registry client and one cancellation for everything shown until the next full
+   * refresh: its tokens, protocol and referrers-API knowledge are shared by every request,
+   * and a refresh cancels what is still under way.
+   */
+  private session: { client: Promise<RegistryClient>; abort: AbortController } | undefined;
 
   constructor(
     private readonly images: WorkspaceImages,
@@ -69,14 +78,45 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     this.subscription = images.onDidChange(() => this.changes.fire(undefined));
   }
 
-  /** Forgets registry answers (for one node's image, or all) and redraws. */
+  /** Forgets registry answers (for one node's image, or all: then also a new client) and redraws. */
   refresh(node?: ImageNode): void {
     const reference = node ? imageOf(node)?.reference : undefined;
-    for (const map of [this.resolutions, this.listings, this.problems]) {
+    for (const map of [this.resolutions, this.resolved, this.listings, this.problems]) {
       for (const key of [...map.keys()]) if (!reference || key === reference || key.startsWith(`${reference}@`)) map.delete(key);
     }
-    if (!node) this.images.rescan();
-    this.changes.fire(node ? rootOf(node) : undefined);
+    if (node) return this.changes.fire(rootOf(node));
+    this.endSession();
+    this.images.rescan();
+  }
+
+  /** The trust policy, trusted root or workspace trust changed: verify again, keep what the registry said. */
+  trustChanged(): void {
+    this.listings.clear();
+    this.problems.clear();
+    this.changes.fire(undefined);
+  }
+
+  /** Registry settings changed: a new client for everything. */
+  registrySettingsChanged(): void {
+    this.refresh();
+  }
+
+  private client(): { client: Promise<RegistryClient>; signal: AbortSignal } {
+    if (!this.session) {
+      const client = registryClient();
+      // A client that could not be made (a CA file missing) is made again next time.
+      client.catch(() => (this.session = undefined));
+      this.session = { client, abort: new AbortController() };
+    }
+    return { client: this.session.client, signal: this.session.abort.signal };
+  }
+
+  private endSession(): void {
+    const session = this.session;
+    this.session = undefined;
+    if (!session) return;
+    session.abort.abort();
+    void session.client.then((c) => c.close()).catch(() => undefined);
   }
 
   getParent(node: ImageNode): ImageNode | undefined {
@@ -123,9 +163,10 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     }
     let items: VerifiedAttachment[];
     try {
-      items = (await listing) as VerifiedAttachment[];
+      items = await listing;
     } catch (e) {
-      this.listings.delete(key);
+      // Only if nothing newer replaced it meanwhile.
+      if (this.listings.get(key) === listing) this.listings.delete(key);
       return [problemNode(parent, e)];
     }
     const groups: ImageNode[] = [];
@@ -139,44 +180,40 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
 
   private async list(image: WorkspaceImage, digest: string): Promise<VerifiedAttachment[]> {
     const core = loadCore();
-    const client = await registryClient();
-    try {
-      const resolved = await this.resolve(image.reference);
-      const found = await core.attachmentsOf(client, resolved.reference, digest);
-      this.problems.set(`${image.reference}@${digest}`, found.problems);
-      return await core.verifyAttachments(found.attachments, digest, resolved.reference, await this.trust(image));
-    } finally {
-      await client.close();
-    }
+    const { client, signal } = this.client();
+    const resolved = await this.resolve(image.reference);
+    const found = await core.attachmentsOf(await client, resolved.reference, digest, { signal });
+    signal.throwIfAborted();
+    this.problems.set(`${image.reference}@${digest}`, found.problems);
+    return core.verifyAttachments(found.attachments, digest, resolved.reference, { ...(await this.trust(image)), signal });
   }
 
   private resolve(reference: string): Promise<ResolvedImage> {
     let pending = this.resolutions.get(reference);
     if (!pending) {
-      pending = (async () => {
-        const client = await registryClient();
-        try {
-          return await loadCore().resolveImage(client, reference);
-        } finally {
-          await client.close();
-        }
-      })();
-      // A failure is shown once and tried again on the next expand or refresh.
-      pending.catch(() => this.resolutions.delete(reference));
-      this.resolutions.set(reference, pending);
-      // The image's description shows its digest once known.
-      void pending.then(
-        () => this.changes.fire(undefined),
-        () => undefined,
+      const { client, signal } = this.client();
+      const attempt = (async () => loadCore().resolveImage(await client, reference, { signal }))();
+      pending = attempt;
+      this.resolutions.set(reference, attempt);
+      attempt.then(
+        (resolved) => {
+          if (this.resolutions.get(reference) !== attempt) return;
+          this.resolved.set(reference, resolved);
+          // The image's row shows its digest once known.
+          this.changes.fire(undefined);
+        },
+        // A failure is shown once and tried again on the next expand or refresh.
+        () => {
+          if (this.resolutions.get(reference) === attempt) this.resolutions.delete(reference);
+        },
       );
     }
     return pending;
   }
 
-  /** The digest an image resolved to, if it has been resolved. */
-  async resolvedDigest(reference: string): Promise<ResolvedImage | undefined> {
-    const pending = this.resolutions.get(reference);
-    return pending?.catch(() => undefined);
+  /** What an image resolved to, if it has been (never waits on the registry). */
+  resolvedDigest(reference: string): ResolvedImage | undefined {
+    return this.resolved.get(reference);
   }
 
   getTreeItem(node: ImageNode): vscode.TreeItem | Thenable<vscode.TreeItem> {
@@ -225,9 +262,9 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     }
   }
 
-  private async imageItem(node: Extract<ImageNode, { kind: 'image' }>): Promise<vscode.TreeItem> {
+  private imageItem(node: Extract<ImageNode, { kind: 'image' }>): vscode.TreeItem {
     const item = new vscode.TreeItem(node.image.reference, vscode.TreeItemCollapsibleState.Collapsed);
-    const resolved = await this.resolvedDigest(node.image.reference);
+    const resolved = this.resolvedDigest(node.image.reference);
     const where = node.image.uses.length ? `${node.image.uses.length} use${node.image.uses.length === 1 ? '' : 's'}` : 'pinned';
     item.description = resolved ? `${shortDigest(resolved.digest)} · ${where}` : where;
     item.tooltip = new vscode.MarkdownString(
@@ -240,6 +277,7 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
   }
 
   dispose(): void {
+    this.endSession();
     this.subscription.dispose();
     this.changes.dispose();
   }

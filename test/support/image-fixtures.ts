@@ -12,7 +12,7 @@ export interface ImageFixtures {
   registry: string;
   /** Signed with keys/images/cosign.pub and attested (SLSA provenance), used in Dockerfile. */
   signed: { reference: string; digest: string };
-  /** A two-platform index, unsigned, used in compose.yaml. */
+  /** A two-platform index used in compose.yaml: its first platform manifest is signed, nothing else. */
   index: { reference: string; digest: string; platforms: string[] };
   /** Referred to in compose.yaml, never pushed. */
   missing: { reference: string };
@@ -36,6 +36,8 @@ export async function writeImageFixtures(workspace: string): Promise<RunningImag
     const { key, pub } = await kit.keyPair('images');
     await kit.cosignOK(['sign', '--key', key, '--tlog-upload=false', '--allow-http-registry', '-y', signed]);
     const predicate = await kit.file('provenance.json', PREDICATES.slsaprovenance);
+    // One platform of the index signed, the other not: each platform has its own attachments.
+    await kit.cosignOK(['sign', '--key', key, '--tlog-upload=false', '--allow-http-registry', '-y', `${registry.host}/demo/multi@${multi.manifests[0]!.digest}`]);
     await kit.cosignOK(['attest', '--key', key, '--type', 'slsaprovenance', '--predicate', predicate, '--tlog-upload=false', '--allow-http-registry', '-y', signed]);
 
     await mkdir(path.join(workspace, 'keys', 'images'), { recursive: true });

@@ -102,11 +102,11 @@ describe('Images view', function () {
       ['index', ...f.index.platforms],
     );
     assert.equal(manifests[0]!.kind === 'manifest' && manifests[0]!.digest, f.index.digest);
-    const groups = await children(manifests[1]);
-    assert.deepEqual(
-      groups.filter((g) => g.kind === 'group').map((g) => (g.kind === 'group' ? `${g.label}:${g.items.length}` : '')),
-      ['Signatures:0', 'Attestations:0', 'SBOMs:0'],
-    );
+    const counts = async (node: ImageNode) =>
+      (await children(node)).filter((g) => g.kind === 'group').map((g) => (g.kind === 'group' ? `${g.label}:${g.items.map((i) => i.evidence?.state ?? 'unsigned').join(',')}` : ''));
+    assert.deepEqual(await counts(manifests[0]!), ['Signatures:', 'Attestations:', 'SBOMs:'], 'the index itself is not signed');
+    assert.deepEqual(await counts(manifests[1]!), ['Signatures:verified', 'Attestations:', 'SBOMs:'], 'the first platform is');
+    assert.deepEqual(await counts(manifests[2]!), ['Signatures:', 'Attestations:', 'SBOMs:'], 'the second is not');
   });
 
   it('an image that does not exist is an error node with the reason; the other images keep working', async () => {
@@ -129,6 +129,25 @@ describe('Images view', function () {
     assert.equal((await group(node, 'Signatures')).items[0]?.evidence?.state, 'verified', 'pinned by digest: the same signature');
     await vscode.commands.executeCommand('sigstore.images.remove', node);
     assert.ok(!(await children()).some((n) => n.kind === 'image' && n.image.reference === pinned));
+    const bad = `${f.registry}/Demo/App:1`;
+    assert.equal(await vscode.commands.executeCommand('sigstore.images.add', bad), undefined, 'an uppercase repository is not a reference');
+    assert.ok(!(await children()).some((n) => n.kind === 'image' && n.image.reference === bad));
+  });
+
+  it('verifies again when the trust policy changes: without a rule naming its key the signature cannot be checked', async () => {
+    const f = fixtures();
+    const policyUri = vscode.Uri.file(join(workspaceRoot(), '.sigstore', 'policy.json'));
+    const original = await vscode.workspace.fs.readFile(policyUri);
+    const policy = JSON.parse(new TextDecoder().decode(original)) as { rules: Array<{ images?: string[] }> };
+    try {
+      await vscode.workspace.fs.writeFile(policyUri, new TextEncoder().encode(JSON.stringify({ ...policy, rules: policy.rules.filter((r) => !r.images) })));
+      const state = async () => (await group(await imageNode(f.signed.reference), 'Signatures')).items[0]?.evidence?.state;
+      const deadline = Date.now() + 15_000;
+      while ((await state()) === 'verified' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await state(), 'unverifiable', 'no rule names a key for the image any more');
+    } finally {
+      await vscode.workspace.fs.writeFile(policyUri, original);
+    }
   });
 
   it('Copy Digest and Copy Reference by Digest put what the registry resolved on the clipboard', async () => {

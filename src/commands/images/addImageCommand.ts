@@ -23,6 +23,12 @@ export async function addImageCommand(services: ExtensionServices, given?: strin
       },
     }));
   if (!reference?.trim()) return undefined;
+  try {
+    loadCore().parseImageReference(reference.trim());
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Sigstore: ${(e as Error).message}`);
+    return undefined;
+  }
   await services.images.workspaceImages.pin(reference.trim());
   return reference.trim();
 }

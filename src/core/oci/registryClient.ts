@@ -430,7 +430,7 @@ export class RegistryClient {
       throw new OciError('INSECURE_REGISTRY', `${nameOf(ref)} sends us for tokens to ${realm.host} over plain HTTP.`, `If you trust the network to ${realm.host}, add it to the insecure registries setting.`);
     }
     const lookup = await this.usableCredential(ref, state);
-    const credential = lookup.credential && RegistryClient.mayCarryCredentials(realm) ? lookup.credential : undefined;
+    const credential = lookup.credential && RegistryClient.mayCarryCredentials(realm) && sameSite(realm, endpointOf(ref)) ? lookup.credential : undefined;
     const fresh = { realm: challenge.realm, ...(challenge.service !== undefined ? { service: challenge.service } : {}), scope: challenge.scope };
     if (credential?.registryToken) {
       return { header: `Bearer ${credential.registryToken}`, kind: 'bearer', usedCredentials: true, user: credential.username, fresh };
@@ -621,3 +621,21 @@ function tagsOf(body: Buffer, name: string): string[] {
   return tags.filter((t): t is string => typeof t === 'string');
 }
 
+
+function endpointOf(ref: ImageReference): string {
+  return registryEndpoint(ref.registry);
+}
+
+/**
+ * Whether a token service may see the registry's credentials: the registry's own host, or a
+ * host of the same site (Docker Hub's registry-1.docker.io sends us to auth.docker.io). A
+ * registry naming a token service elsewhere gets an anonymous token request instead.
+ */
+function sameSite(realm: URL, endpoint: string): boolean {
+  const registryHost = new URL(`https://${endpoint}`).hostname;
+  if (realm.hostname === registryHost) return true;
+  // IP addresses and single names (localhost) have no site beyond themselves.
+  if (/^[\d.]+$|^\[|:/.test(registryHost) || !registryHost.includes('.')) return false;
+  const site = (host: string) => host.split('.').slice(-2).join('.');
+  return site(realm.hostname) === site(registryHost);
+}

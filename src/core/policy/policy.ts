@@ -433,18 +433,24 @@ const GLOB_ONLY_COMPONENT = /^[*?]+$/;
 export function imageGlobMatcher(glob: string): (name: string) => boolean {
   const pattern = glob.trim();
   if (!pattern) throw new Error('it names no image');
+  // picomatch would read a leading "!" as "every image but": a rule would then trust its signers for all others.
+  if (pattern.startsWith('!')) throw new Error('it starts with "!": image globs cannot exclude; list what the rule covers');
   if (pattern.includes('@')) throw new Error('it names a digest; image globs name repositories (ghcr.io/octo/app), and cover all their tags and digests');
   const components = pattern.split('/');
   if (components.some((c) => c === '')) throw new Error('it has an empty path component');
   const [first, ...rest] = components as [string, ...string[]];
+  if (rest.length === 0 && (first.includes('.') || /^[^:]+:\d+$/.test(first) || first.toLowerCase() === 'localhost')) {
+    throw new Error(`it names a registry only; write ${first}/** for every image in it`);
+  }
   const isHost = rest.length > 0 && (/[.:]/.test(first) || first.toLowerCase() === 'localhost');
   if ((isHost ? rest : components).some((c) => c.includes(':'))) {
     throw new Error('it names a tag; image globs name repositories (ghcr.io/octo/app), and cover all their tags and digests');
   }
   let normalised: string;
   if (isHost) {
-    const host = first.toLowerCase();
-    normalised = [host === 'index.docker.io' ? 'docker.io' : host, ...rest].join('/');
+    const host = first.toLowerCase() === 'index.docker.io' ? 'docker.io' : first.toLowerCase();
+    // As Docker spells it: docker.io/alpine is docker.io/library/alpine.
+    normalised = [host, ...(host === 'docker.io' && rest.length === 1 && !GLOB_ONLY_COMPONENT.test(rest[0]!) ? ['library'] : []), ...rest].join('/');
   } else if (GLOB_ONLY_COMPONENT.test(first)) {
     // `*` or `**` alone: every image; `*/…`: any registry.
     normalised = rest.length === 0 ? '**' : pattern;
@@ -453,5 +459,5 @@ export function imageGlobMatcher(glob: string): (name: string) => boolean {
   }
   const path = normalised.split('/').slice(1).join('/');
   if (path !== path.toLowerCase()) throw new Error('repository names are lowercase, so it would never match');
-  return picomatch(normalised, { dot: true });
+  return picomatch(normalised, { dot: true, nonegate: true });
 }

@@ -109,6 +109,26 @@ describe('registry client: schemes and where credentials may go', () => {
     assert.ok(f.calls.every((call) => call.headers.authorization === undefined || call.headers.authorization === 'Bearer anonymous'));
   });
 
+  it('sends credentials to a token service of the same site only (auth.docker.io for Docker Hub), never to another host', async () => {
+    const seen: Array<{ host: string; authorization?: string }> = [];
+    const f = scripted(({ url, headers }) => {
+      if (url.pathname === '/token') {
+        seen.push({ host: url.hostname, authorization: headers.authorization });
+        return json(200, { token: `t-${url.hostname}` });
+      }
+      if (headers.authorization?.startsWith('Bearer t-')) return manifest();
+      const realm = url.hostname === 'registry.example' ? 'https://tokens.elsewhere.test/token' : 'https://auth.docker.io/token';
+      return challenge(`Bearer realm="${realm}",service="s",scope="repository:a:pull"`);
+    });
+    const credentials = staticCredentials({ 'registry.example': { username: 'u', password: 'p' }, 'docker.io': { username: 'd', password: 'q' } });
+    await client(f, { credentials }).getManifest(ref('registry.example/a'), MANIFEST_DIGEST);
+    await client(f, { credentials }).getManifest(ref('docker.io/octo/a'), MANIFEST_DIGEST);
+    assert.deepEqual(seen, [
+      { host: 'tokens.elsewhere.test', authorization: undefined },
+      { host: 'auth.docker.io', authorization: `Basic ${Buffer.from('d:q').toString('base64')}` },
+    ]);
+  });
+
   it('refuses a token realm on plain HTTP off loopback for an HTTPS registry', async () => {
     const f = scripted(() => challenge('Bearer realm="http://evil.example/token",service="s"'));
     await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'INSECURE_REGISTRY', /evil\.example over plain HTTP/);
@@ -116,7 +136,7 @@ describe('registry client: schemes and where credentials may go', () => {
   });
 
   it('uses a registrytoken as the bearer token, without asking the realm', async () => {
-    const f = scripted(({ headers }) => (headers.authorization === 'Bearer given' ? manifest() : challenge('Bearer realm="https://auth.example/token",service="s"')));
+    const f = scripted(({ headers }) => (headers.authorization === 'Bearer given' ? manifest() : challenge('Bearer realm="https://auth.r.example/token",service="s"')));
     await client(f, { credentials: staticCredentials({ 'r.example': { registryToken: 'given' } }) }).getManifest(ref('r.example/a'), 'v1');
     assert.ok(f.calls.every((c) => c.url.host === 'r.example'));
   });
@@ -173,10 +193,10 @@ describe('registry client: tokens', () => {
 
   it('maps token service failures: 401 with credentials → AUTH_REQUIRED, 429 → RATE_LIMITED, junk → BAD_RESPONSE', async () => {
     const answers: Record<string, Response | (() => Response)> = {};
-    const f = scripted(({ url }) => (url.pathname === '/token' ? (answers.token as () => Response)() : challenge('Bearer realm="https://auth.example/token",service="s"')));
+    const f = scripted(({ url }) => (url.pathname === '/token' ? (answers.token as () => Response)() : challenge('Bearer realm="https://auth.r.example/token",service="s"')));
     const creds = staticCredentials({ 'r.example': { username: 'u', password: 'p' } });
     answers.token = () => json(401, {});
-    await rejectsWith(client(f, { credentials: creds }).getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED', /auth\.example rejected the credentials of u/);
+    await rejectsWith(client(f, { credentials: creds }).getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED', /auth\.r\.example rejected the credentials of u/);
     answers.token = () => json(401, {});
     await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED', /requires sign-in/);
     answers.token = () => json(429, {}, { 'retry-after': '7' });

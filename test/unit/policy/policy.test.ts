@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPolicy, decide, type PolicyState } from '../../../src/core/policy/evaluate';
-import { compilePolicy, loadPolicyFile, policyBase, ruleFor, type PolicyLoad } from '../../../src/core/policy/policy';
+import { compilePolicy, imageGlobMatcher, loadPolicyFile, policyBase, ruleFor, type PolicyLoad } from '../../../src/core/policy/policy';
 import type { SignerInfo } from '../../../src/core/verify/result';
 import { certificateSignerOf, validEvidence } from '../../support/evidence';
 
@@ -168,5 +168,25 @@ describe('trust policy', () => {
     assert.equal(applyPolicy(valid(keySigner), loaded(load), decision.rule).state, 'verified');
     assert.equal(applyPolicy(valid({ ...keySigner, source: '/other.pub' }), loaded(load), decision.rule).state, 'failed');
     assert.equal(applyPolicy(valid(certSigner('dev@example.test')), loaded(load), decision.rule).state, 'failed', 'a keyless signer is not named by a key-only rule');
+  });
+});
+
+describe('image globs in the trust policy', () => {
+  const matches = (glob: string, name: string) => imageGlobMatcher(glob)(name);
+
+  it('spells Docker Hub names as Docker does', () => {
+    for (const glob of ['alpine', 'docker.io/alpine', 'index.docker.io/alpine', 'docker.io/library/alpine']) {
+      assert.ok(matches(glob, 'docker.io/library/alpine'), glob);
+    }
+    assert.ok(!matches('docker.io/*', 'docker.io/library/alpine'), 'one * stays within one path part');
+    assert.ok(matches('docker.io/**', 'docker.io/library/alpine'));
+  });
+
+  it('refuses globs that would cover more, or nothing, than they seem to', () => {
+    assert.throws(() => imageGlobMatcher('!docker.io/library/alpine'), /cannot exclude/);
+    assert.throws(() => imageGlobMatcher('ghcr.io'), /names a registry only; write ghcr\.io\/\*\*/);
+    assert.throws(() => imageGlobMatcher('localhost:5000'), /names a registry only/);
+    assert.throws(() => imageGlobMatcher('ghcr.io/octo/app:1.0'), /names a tag/);
+    assert.throws(() => imageGlobMatcher('ghcr.io/octo/app@sha256:00'), /names a digest/);
   });
 });
