@@ -3,7 +3,7 @@
 // the notification and the badge. Used by the VS Code test run's UI check and by the README
 // screenshots. Selectors are code-server 4.100.3's (VS Code 1.100); the DOM is not API.
 import path from 'node:path';
-/* global getComputedStyle -- the evaluate callback runs in the page */
+/* global getComputedStyle, document -- the evaluate callbacks run in the page */
 
 const ROW = (name) => `.explorer-folders-view .monaco-list-row[role="treeitem"][aria-label=${JSON.stringify(name)}]`;
 
@@ -18,24 +18,34 @@ export async function signThroughWorkbench(page, { file, screenshots }) {
   const shot = async (name) => screenshots && page.screenshot({ path: path.join(screenshots, name) });
   const parts = file.split('/');
   // Quick Open makes it the active editor (which the palette command signs), wherever the
-  // Explorer is scrolled; revealing it then puts its row (and badge) in the DOM.
+  // Explorer is scrolled.
+  // Each step waits for the quick input to open, and to close again after Enter: keys sent
+  // while one closes land nowhere (or in the one closing).
+  const quickInput = page.locator('.quick-input-widget');
   const palette = async (prefix, text, shown = text) => {
+    const step = async (what, action) => {
+      try {
+        await action();
+      } catch (e) {
+        throw new Error(`${prefix} "${text}": ${what}: ${e.message.split('\n')[0]}`);
+      }
+    };
+    await step('the previous quick input did not close', () => quickInput.waitFor({ state: 'hidden', timeout: 15_000 }));
     await page.keyboard.press(prefix);
+    await step('no quick input opened', () => quickInput.waitFor({ state: 'visible', timeout: 15_000 }));
+    // Typing goes where the focus is: into the quick input, not the Explorer's type-to-find.
+    await step('the quick input did not take the focus', () =>
+      page.waitForFunction(() => document.activeElement?.closest('.quick-input-widget') !== null, undefined, { timeout: 15_000 }),
+    );
     await page.keyboard.type(text);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: shown }).first().waitFor({ timeout: 15_000 });
+    await step('the entry did not show', () => page.locator('.quick-input-list .monaco-list-row', { hasText: shown }).first().waitFor({ timeout: 15_000 }));
     await page.keyboard.press('Enter');
   };
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   await palette('Control+P', file, parts.at(-1));
   await page.locator(`.tabs-container .tab[aria-label*=${JSON.stringify(parts.at(-1))}]`).first().waitFor({ timeout: 30_000 });
-  await palette('F1', 'File: Reveal Active File in Explorer View');
-  const row = page.locator(ROW(parts.at(-1))).first();
-  await row.waitFor({ timeout: 30_000 });
 
-  await page.keyboard.press('F1');
-  await page.keyboard.type('Sigstore: Sign Artifact');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Sigstore: Sign Artifact' }).first().waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
+  await palette('F1', 'Sigstore: Sign Artifact');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Sigstore keyless' }).first().waitFor({ timeout: 15_000 });
   await shot('sign-method.png');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Sigstore keyless' }).first().click();
@@ -63,6 +73,11 @@ export async function signThroughWorkbench(page, { file, screenshots }) {
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Sigstore: signed' }).first();
   await toast.waitFor({ timeout: 60_000 });
   const message = (await toast.locator('.notification-list-item-message').first().innerText()).trim();
+  // Revealing the file puts its row (and badge) in the DOM; it also moves the focus to the
+  // Explorer a moment later, so it comes after every keystroke meant for a quick input.
+  await palette('F1', 'File: Reveal Active File in Explorer View');
+  const row = page.locator(ROW(parts.at(-1))).first();
+  await row.waitFor({ timeout: 30_000 });
   await shot('sign-done.png');
   const readBadge = () =>
     row
