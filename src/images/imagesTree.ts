@@ -252,10 +252,11 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
       case 'attachment':
         return attachmentItem(node);
       case 'problem': {
-        const item = new vscode.TreeItem(node.message, vscode.TreeItemCollapsibleState.None);
+        // A short label says what kind of trouble; the registry's whole answer is in the tooltip.
+        const item = new vscode.TreeItem(PROBLEM_LABELS[node.code] ?? 'Cannot be read', vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('sigstore.failedForeground'));
         item.tooltip = new vscode.MarkdownString(`**${node.code}**: ${node.message}${node.remedy ? `\n\n${node.remedy}` : ''}`);
-        item.description = node.remedy;
+        item.description = node.message;
         item.contextValue = node.code === 'AUTH_REQUIRED' || node.code === 'DENIED' ? 'problem.auth' : 'problem';
         return item;
       }
@@ -315,6 +316,22 @@ function attachmentItem(node: Extract<ImageNode, { kind: 'attachment' }>): vscod
   item.command = { command: 'sigstore.images.openAttachment', title: 'Open', arguments: [node] };
   return item;
 }
+
+const PROBLEM_LABELS: Record<string, string> = {
+  AUTH_REQUIRED: 'Sign-in required',
+  DENIED: 'Access denied',
+  NOT_FOUND: 'Not found',
+  RATE_LIMITED: 'Rate limited',
+  NETWORK: 'Registry unreachable',
+  TIMEOUT: 'No answer in time',
+  TLS: 'Untrusted certificate',
+  INSECURE_REGISTRY: 'Plain HTTP not allowed',
+  CREDENTIALS: 'Credentials unreadable',
+  TOO_LARGE: 'Answer too large',
+  DIGEST_MISMATCH: 'Content does not match its digest',
+  BAD_RESPONSE: 'Unexpected answer',
+  BAD_REFERENCE: 'Not an image reference',
+};
 
 const SOURCE_LABELS: Record<string, string> = {
   referrers: 'referrers API',

@@ -12,11 +12,20 @@ export class AttachmentDocuments implements vscode.TextDocumentContentProvider, 
     return this.texts.get(uri.toString()) ?? '// No longer available: open it again from the Images view.';
   }
 
+  private readonly json = new Set<string>();
+
   publish(digest: string, title: string, payload: Buffer): vscode.Uri {
-    const uri = vscode.Uri.from({ scheme: ATTACHMENT_SCHEME, path: `/${title.replace(/[/\\:]/g, '_')}.json`, query: digest });
-    this.texts.set(uri.toString(), pretty(payload));
+    const { text, isJson } = pretty(payload);
+    const uri = vscode.Uri.from({ scheme: ATTACHMENT_SCHEME, path: `/${title.replace(/[/\\:]/g, '_')}${isJson ? '.json' : '.txt'}`, query: digest });
+    // One document per attachment: re-opening replaces it, so memory stays bounded by what is shown.
+    this.texts.set(uri.toString(), text);
+    if (isJson) this.json.add(uri.toString());
     this.changes.fire(uri);
     return uri;
+  }
+
+  isJson(uri: vscode.Uri): boolean {
+    return this.json.has(uri.toString());
   }
 
   dispose(): void {
@@ -24,11 +33,11 @@ export class AttachmentDocuments implements vscode.TextDocumentContentProvider, 
   }
 }
 
-function pretty(payload: Buffer): string {
+function pretty(payload: Buffer): { text: string; isJson: boolean } {
   const text = payload.toString('utf8');
   try {
-    return `${JSON.stringify(JSON.parse(text), null, 2)}\n`;
+    return { text: `${JSON.stringify(JSON.parse(text), null, 2)}\n`, isJson: true };
   } catch {
-    return text;
+    return { text, isJson: false };
   }
 }

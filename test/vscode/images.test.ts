@@ -116,7 +116,10 @@ describe('Images view', function () {
     assert.ok(problem?.kind === 'problem');
     assert.equal(problem.code, 'NOT_FOUND');
     assert.match(problem.message, /demo\/missing/);
-    assert.equal((await item(problem)).contextValue, 'problem');
+    const problemItem = await item(problem);
+    assert.equal(label(problemItem), 'Not found', 'a short label says what kind of trouble');
+    assert.match(String(problemItem.description), /demo\/missing/, 'the registry\'s answer follows it');
+    assert.equal(problemItem.contextValue, 'problem', 'Refresh is offered on it');
     assert.equal((await group(await imageNode(f.signed.reference), 'Signatures')).items.length, 1);
   });
 

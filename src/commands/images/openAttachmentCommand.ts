@@ -11,8 +11,9 @@ export async function openAttachmentCommand(services: ExtensionServices, node?: 
   try {
     const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Fetching ${attachment.digest}` }, () => attachment.load());
     const uri = services.images.documents.publish(attachment.digest, `${node.image.reference} ${attachment.kind}`, loaded.payload);
-    const doc = await vscode.workspace.openTextDocument(uri);
-    await vscode.languages.setTextDocumentLanguage(doc, 'json');
+    let doc = await vscode.workspace.openTextDocument(uri);
+    // JSON payloads (signatures, statements, SPDX/CycloneDX JSON) as JSON; other SBOM formats as they are.
+    if (services.images.documents.isJson(uri)) doc = await vscode.languages.setTextDocumentLanguage(doc, 'json');
     await vscode.window.showTextDocument(doc, { preview: true });
     return uri;
   } catch (e) {
