@@ -9,7 +9,7 @@ export { attachmentState, verifyAttachments } from './images/imageVerifier';
 export { predicateLabel } from './images/predicateTypes';
 export { dockerCredentials } from './oci/dockerCredentials';
 export { OciError } from './oci/errors';
-export { parseImageReference } from './oci/reference';
+export { formatReference, parseImageReference } from './oci/reference';
 export { RegistryClient } from './oci/registryClient';
 export { obtainIdentityToken, type IdentityToken } from './oidc/identityToken';
 export { applyPolicy, decide, type PolicyState } from './policy/evaluate';

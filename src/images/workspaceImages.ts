@@ -38,11 +38,20 @@ export class WorkspaceImages implements vscode.Disposable {
   /** Every image, references first (sorted), pinned-only ones after. */
   async list(): Promise<WorkspaceImage[]> {
     await (this.scanned ??= this.scan());
-    const uses = new Map<string, ImageUseSite[]>();
-    for (const sites of this.byFile.values()) for (const s of sites) uses.set(s.reference, [...(uses.get(s.reference) ?? []), s]);
-    const pinned = new Set(this.pinned());
-    const referenced = [...uses.keys()].sort().map((reference) => ({ reference, uses: uses.get(reference)!, pinned: pinned.has(reference) }));
-    const pinnedOnly = [...pinned].filter((r) => !uses.has(r)).map((reference) => ({ reference, uses: [], pinned: true }));
+    // Grouped by what is pulled, not by spelling: `node:20` and `docker.io/library/node:20` are one image.
+    const groups = new Map<string, { reference: string; uses: ImageUseSite[] }>();
+    const sites = [...this.byFile.values()].flat().sort((a, b) => a.uri.fsPath.localeCompare(b.uri.fsPath) || a.line - b.line);
+    for (const site of sites) {
+      const key = canonical(site.reference);
+      const group = groups.get(key) ?? { reference: site.reference, uses: [] };
+      group.uses.push(site);
+      groups.set(key, group);
+    }
+    const pinned = new Map(this.pinned().map((r) => [canonical(r), r]));
+    const referenced = [...groups.entries()]
+      .sort(([, a], [, b]) => a.reference.localeCompare(b.reference))
+      .map(([key, g]) => ({ reference: g.reference, uses: g.uses, pinned: pinned.has(key) }));
+    const pinnedOnly = [...pinned].filter(([key]) => !groups.has(key)).map(([, reference]) => ({ reference, uses: [], pinned: true }));
     return [...referenced, ...pinnedOnly];
   }
 
@@ -51,13 +60,13 @@ export class WorkspaceImages implements vscode.Disposable {
   }
 
   async pin(reference: string): Promise<void> {
-    if (this.pinned().includes(reference)) return;
+    if (this.pinned().some((r) => canonical(r) === canonical(reference))) return;
     await this.state.update(PINNED_KEY, [...this.pinned(), reference]);
     this.changes.fire();
   }
 
   async unpin(reference: string): Promise<void> {
-    await this.state.update(PINNED_KEY, this.pinned().filter((r) => r !== reference));
+    await this.state.update(PINNED_KEY, this.pinned().filter((r) => canonical(r) !== canonical(reference)));
     this.changes.fire();
   }
 
@@ -118,5 +127,15 @@ export class WorkspaceImages implements vscode.Disposable {
     clearTimeout(this.timer);
     for (const d of this.disposables) d.dispose();
     this.changes.dispose();
+  }
+}
+
+/** The canonical form of a reference (registry, repository, tag or digest), or the text itself when it is not one. */
+function canonical(reference: string): string {
+  try {
+    const core = loadCore();
+    return core.formatReference(core.parseImageReference(reference));
+  } catch {
+    return reference;
   }
 }

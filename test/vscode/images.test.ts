@@ -60,6 +60,28 @@ describe('Images view', function () {
     await imageNode(f.missing.reference);
   });
 
+  it('groups spellings of one image into one entry, and follows edits to the files', async () => {
+    const dir = vscode.Uri.file(join(workspaceRoot(), 'grouping'));
+    await vscode.workspace.fs.createDirectory(dir);
+    try {
+      await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(dir, 'Dockerfile'), new TextEncoder().encode('FROM node:20\n'));
+      await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(dir, 'compose.yaml'), new TextEncoder().encode('services:\n  app:\n    image: docker.io/library/node:20\n'));
+      const nodeRoots = async () => (await children()).filter((n) => n.kind === 'image' && /node:20$/.test(n.image.reference));
+      const deadline = Date.now() + 15_000;
+      while (((await nodeRoots())[0] as Extract<ImageNode, { kind: 'image' }> | undefined)?.image.uses.length !== 2 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const roots = await nodeRoots();
+      assert.equal(roots.length, 1, 'one entry for both spellings');
+      assert.deepEqual(
+        roots[0]!.kind === 'image' && roots[0]!.image.uses.map((u) => `${vscode.workspace.asRelativePath(u.uri)}:${u.line + 1}`),
+        ['grouping/compose.yaml:3', 'grouping/Dockerfile:1'],
+      );
+    } finally {
+      await vscode.workspace.fs.delete(dir, { recursive: true, useTrash: false });
+    }
+  });
+
   it('resolves the tag and lists the cosign signature and attestation, verified against the policy key', async () => {
     const f = fixtures();
     const signed = await imageNode(f.signed.reference);
