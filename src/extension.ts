@@ -14,6 +14,7 @@ import { openAttachmentCommand, OPEN_ATTACHMENT_COMMAND } from './commands/image
 import { refreshImagesCommand, REFRESH_IMAGES_COMMAND } from './commands/images/refreshImagesCommand';
 import { registrySignInCommand, REGISTRY_SIGN_IN_COMMAND } from './commands/images/registrySignInCommand';
 import { removeImageCommand, REMOVE_IMAGE_COMMAND } from './commands/images/removeImageCommand';
+import { verifyAgainCommand, VERIFY_AGAIN_COMMAND } from './commands/images/verifyAgainCommand';
 import { ImagesTree, type ImageNode } from './images/imagesTree';
 import { REGISTRY_SETTINGS } from './images/registryAccess';
 import { WorkspaceImages } from './images/workspaceImages';
@@ -185,6 +186,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     vscode.commands.registerCommand(COPY_REFERENCE_COMMAND, (node?: ImageNode) => copyReferenceCommand(services, node)),
     vscode.commands.registerCommand(COPY_SIGNER_COMMAND, (node?: ImageNode) => copySignerCommand(node)),
     vscode.commands.registerCommand(REGISTRY_SIGN_IN_COMMAND, (node?: ImageNode) => registrySignInCommand(node)),
+    vscode.commands.registerCommand(VERIFY_AGAIN_COMMAND, (node?: ImageNode) => verifyAgainCommand(services, node)),
   );
 
   // After activation returns: loading the policy and scanning pull in the core.

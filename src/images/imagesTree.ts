@@ -89,6 +89,19 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     this.images.rescan();
   }
 
+  /**
+   * Verify Again on a manifest, group or attachment: reads that manifest's attachments from the
+   * registry again and verifies them, keeping the image's resolution and everything else.
+   */
+  verifyAgain(node: ImageNode): void {
+    const image = imageOf(node);
+    const digest = node.kind === 'manifest' || node.kind === 'group' || node.kind === 'attachment' ? node.digest : undefined;
+    if (!image || !digest) return this.refresh(node);
+    this.listings.delete(`${image.reference}@${digest}`);
+    this.problems.delete(`${image.reference}@${digest}`);
+    this.changes.fire(rootOf(node));
+  }
+
   /** The trust policy, trusted root or workspace trust changed: verify again, keep what the registry said. */
   trustChanged(): void {
     this.listings.clear();

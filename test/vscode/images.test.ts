@@ -175,6 +175,29 @@ describe('Images view', function () {
     }
   });
 
+  it('Verify Again reads a manifest\'s attachments from the registry again; the rest stays as it was', async () => {
+    const f = fixtures();
+    const index = await imageNode(f.index.reference);
+    const platform = (await children(index)).filter((n) => n.kind === 'manifest')[1];
+    assert.ok(platform?.kind === 'manifest');
+    const count = async () => {
+      const signatures = (await children(platform)).find((n) => n.kind === 'group' && n.label === 'Signatures');
+      assert.ok(signatures?.kind === 'group');
+      return signatures.items.length;
+    };
+    assert.equal(await count(), 1, 'the fixtures signed this platform');
+    // Someone removes the platform's signature in the registry (delete the sha256-<hex>.sig manifest).
+    const sigTag = `${platform.digest.replace(':', '-')}.sig`;
+    const found = await fetch(`http://${f.registry}/v2/demo/multi/manifests/${sigTag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(found.status, 200);
+    const deleted = await fetch(`http://${f.registry}/v2/demo/multi/manifests/${found.headers.get('docker-content-digest')}`, { method: 'DELETE' });
+    assert.equal(deleted.status, 202);
+    assert.equal(await count(), 1, 'until asked, the view shows what it read');
+    await vscode.commands.executeCommand('sigstore.images.verifyAgain', platform);
+    assert.equal(await count(), 0, 'Verify Again read the registry again');
+    assert.equal((await group(await imageNode(f.signed.reference), 'Signatures')).items.length, 1, 'other images keep their listing');
+  });
+
   it('Copy Digest and Copy Reference by Digest put what the registry resolved on the clipboard', async () => {
     const f = fixtures();
     const node = await imageNode(f.signed.reference);
