@@ -171,11 +171,9 @@ async function verifySimpleSigning(run: EvidenceBuilder, loaded: LoadedAttachmen
   if (!signature || !decodeBase64(signature)) {
     return run.stop('parse', 'failed', `The layer has no usable ${ANNOTATIONS.signature} annotation (base64 of the signature).`, REMEDY.payload);
   }
-  const certificate = annotations[ANNOTATIONS.certificate] || undefined;
-  const rekor = parseAnnotation(annotations[ANNOTATIONS.bundle]);
-  const tsa = parseAnnotation(annotations[ANNOTATIONS.rfc3161Timestamp]);
-  if (rekor === null || tsa === null) return run.stop('parse', 'failed', `The ${rekor === null ? ANNOTATIONS.bundle : ANNOTATIONS.rfc3161Timestamp} annotation is not a JSON object.`, REMEDY.payload);
-  if (certificate && !rekor && !tsa) return run.stop('timestamps', 'unverifiable', 'Signed with a short-lived certificate, without a Rekor bundle or an RFC 3161 timestamp.', REMEDY.noTime);
+  const signing = signingAnnotations(run, annotations);
+  if ('state' in signing) return signing;
+  const { certificate, rekor, tsa } = signing;
 
   let bundle: BundleJSON;
   try {
@@ -193,6 +191,22 @@ async function verifySimpleSigning(run: EvidenceBuilder, loaded: LoadedAttachmen
   if ('error' in root) return run.stop('timestamps', 'unverifiable', root.error, root.remedy);
   const tail = await verifyBundleObject(run.companion, bundle, bytesArtifact(loaded.contentDigest, payload), { trustedRoot: root, keys: inputs.publicKeys, kind: 'cosign-signature' });
   return joinEvidence(run, tail);
+}
+
+/**
+ * What cosign keeps next to a signature in layer annotations: the certificate, the Rekor bundle
+ * and the RFC 3161 timestamp; or the Evidence that stops verification when they cannot serve.
+ */
+function signingAnnotations(
+  run: EvidenceBuilder,
+  annotations: Readonly<Record<string, string>>,
+): { certificate?: string; rekor?: Record<string, unknown>; tsa?: Record<string, unknown> } | Evidence {
+  const certificate = annotations[ANNOTATIONS.certificate] || undefined;
+  const rekor = parseAnnotation(annotations[ANNOTATIONS.bundle]);
+  const tsa = parseAnnotation(annotations[ANNOTATIONS.rfc3161Timestamp]);
+  if (rekor === null || tsa === null) return run.stop('parse', 'failed', `The ${rekor === null ? ANNOTATIONS.bundle : ANNOTATIONS.rfc3161Timestamp} annotation is not a JSON object.`, REMEDY.payload);
+  if (certificate && !rekor && !tsa) return run.stop('timestamps', 'unverifiable', 'Signed with a short-lived certificate, without a Rekor bundle or an RFC 3161 timestamp.', REMEDY.noTime);
+  return { certificate, rekor, tsa };
 }
 
 function sameRepository(text: string, ref: ImageReference): boolean {
@@ -218,11 +232,9 @@ async function verifyEnvelope(run: EvidenceBuilder, loaded: LoadedAttachment, at
   run.pass('parse', `DSSE envelope (${envelope.payloadType}), ${envelope.signatures.length} signature(s)`);
 
   const annotations = loaded.annotations;
-  const certificate = annotations[ANNOTATIONS.certificate] || undefined;
-  const rekor = parseAnnotation(annotations[ANNOTATIONS.bundle]);
-  const tsa = parseAnnotation(annotations[ANNOTATIONS.rfc3161Timestamp]);
-  if (rekor === null || tsa === null) return run.stop('parse', 'failed', `The ${rekor === null ? ANNOTATIONS.bundle : ANNOTATIONS.rfc3161Timestamp} annotation is not a JSON object.`, REMEDY.payload);
-  if (certificate && !rekor && !tsa) return run.stop('timestamps', 'unverifiable', 'Signed with a short-lived certificate, without a Rekor bundle or an RFC 3161 timestamp.', REMEDY.noTime);
+  const signing = signingAnnotations(run, annotations);
+  if ('state' in signing) return signing;
+  const { certificate, rekor, tsa } = signing;
 
   let bundle: BundleJSON;
   try {

@@ -19,16 +19,7 @@ export interface PolicyDecision {
 
 /** What a verifier may trust for `artifact`: the matching rule's keys and root, else the defaults. */
 export function decide(policy: PolicyState, artifact: string, defaults: { trustedRoot: TrustedRootChoice; network: TrustInputs['network'] }): PolicyDecision {
-  const rule = policy.kind === 'loaded' && policy.load.ok ? ruleFor(policy.load.policy, artifact) : undefined;
-  return {
-    rule,
-    inputs: {
-      trustedRoot: rule?.trustedRoot ?? defaults.trustedRoot,
-      publicKeys: rule?.keys ?? [],
-      openpgpKeys: rule?.openpgpKeys ?? [],
-      network: defaults.network,
-    },
-  };
+  return decisionFor(policy.kind === 'loaded' && policy.load.ok ? ruleFor(policy.load.policy, artifact) : undefined, defaults);
 }
 
 /**
@@ -40,7 +31,11 @@ export function decideImage(
   reference: string | ImageReference,
   defaults: { trustedRoot: TrustedRootChoice; network: TrustInputs['network'] },
 ): PolicyDecision {
-  const rule = policy.kind === 'loaded' && policy.load.ok ? ruleForImage(policy.load.policy, reference) : undefined;
+  return decisionFor(policy.kind === 'loaded' && policy.load.ok ? ruleForImage(policy.load.policy, reference) : undefined, defaults);
+}
+
+/** The matching rule's keys and root, else the defaults: the same for files and images. */
+function decisionFor(rule: PolicyRule | undefined, defaults: { trustedRoot: TrustedRootChoice; network: TrustInputs['network'] }): PolicyDecision {
   return {
     rule,
     inputs: {
