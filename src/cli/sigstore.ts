@@ -7,20 +7,17 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileFingerprint, isRegularFile, readLimited } from '../core/artifacts/artifact';
+import { fileFingerprint, isRegularFile } from '../core/artifacts/artifact';
 import { candidateCompanions, classify } from '../core/artifacts/companions';
-import type { PolicyState } from '../core/policy/evaluate';
-import { DEFAULT_POLICY_PATH, loadPolicyFile } from '../core/policy/policy';
-import { parseTrustedRoot, publicGoodTrustedRoot } from '../core/trust/trustedRoot';
 import { verifyArtifact } from '../core/verify/artifactVerifier';
 import { companionTargets } from '../core/verify/companionVerifier';
 import type { SignerInfo, VerificationResult } from '../core/verify/result';
-import type { TrustedRootChoice } from '../core/verify/trustInputs';
 import { PUBLIC_GOOD_REKOR_URL } from '../core/verify/trustInputs';
 import { VerificationCache } from '../core/verify/verificationCache';
 import { SIGN_USAGE, signCommand } from './signCommand';
 import { TREE_USAGE, treeCommand } from './treeCommand';
 import { useEnvironmentProxy } from './environmentProxy';
+import { policyState, trustedRootOf } from './trustFlags';
 
 class UsageError extends Error {}
 
@@ -82,25 +79,6 @@ async function walk(paths: readonly string[]): Promise<string[]> {
   };
   for (const p of paths) await visit(p);
   return files;
-}
-
-async function policyState(path: string | undefined): Promise<PolicyState> {
-  const file = resolve(path ?? DEFAULT_POLICY_PATH);
-  if (!path && !(await isRegularFile(file))) return { kind: 'none' };
-  const load = await loadPolicyFile(file);
-  if (!load.ok) {
-    const text = await readLimited(file, 1024 * 1024).then((b) => b.toString('utf8'), () => '');
-    const problems = load.diagnostics
-      .filter((d) => d.severity === 'error')
-      .map((d) => `  line ${text.slice(0, d.offset).split('\n').length}: ${d.message}`);
-    process.stderr.write(`warning: the trust policy ${file} has errors; nothing counts as verified:\n${problems.join('\n')}\n`);
-  }
-  return { kind: 'loaded', load };
-}
-
-async function trustedRootOf(path: string | undefined): Promise<TrustedRootChoice> {
-  if (!path) return publicGoodTrustedRoot();
-  return parseTrustedRoot(await readLimited(path, 4 * 1024 * 1024), path);
 }
 
 function signerJSON(signer: SignerInfo | undefined): object | undefined {

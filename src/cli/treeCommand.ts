@@ -13,8 +13,6 @@
  * be read) only when there are some.
  * Exit status: 0 nothing failed, 1 something failed or could not be listed, 2 usage error or the image cannot be read.
  */
-import { resolve } from 'node:path';
-import { isRegularFile, readLimited } from '../core/artifacts/artifact';
 import { listAttachments, platformLabel, type Attachment, type ImageAttachments, type ManifestAttachments } from '../core/images/attachments';
 import { attachmentState, verifyAttachments, type AttachmentState } from '../core/images/imageVerifier';
 import { predicateLabel } from '../core/images/predicateTypes';
@@ -22,11 +20,8 @@ import { dockerCredentials } from '../core/oci/dockerCredentials';
 import { OciError } from '../core/oci/errors';
 import { parseImageReference } from '../core/oci/reference';
 import { RegistryClient } from '../core/oci/registryClient';
-import type { PolicyState } from '../core/policy/evaluate';
-import { DEFAULT_POLICY_PATH, loadPolicyFile } from '../core/policy/policy';
-import { parseTrustedRoot, publicGoodTrustedRoot } from '../core/trust/trustedRoot';
 import type { Evidence, SignerInfo } from '../core/verify/result';
-import type { TrustedRootChoice } from '../core/verify/trustInputs';
+import { policyState, trustedRootOf } from './trustFlags';
 
 export const TREE_USAGE = `usage: sigstore tree [--policy FILE] [--trusted-root FILE] [--insecure-registry HOST]... [--json] REF
   Lists the signatures, attestations and SBOMs attached to the image REF (cosign's
@@ -65,23 +60,6 @@ function parseArgs(args: string[]): TreeOptions {
   }
   if (o.reference === undefined) throw new TreeUsageError('no image reference given');
   return o as TreeOptions;
-}
-
-async function policyState(path: string | undefined): Promise<PolicyState> {
-  const file = resolve(path ?? DEFAULT_POLICY_PATH);
-  if (!path && !(await isRegularFile(file))) return { kind: 'none' };
-  const load = await loadPolicyFile(file);
-  if (!load.ok) {
-    const text = await readLimited(file, 1024 * 1024).then((b) => b.toString('utf8'), () => '');
-    const problems = load.diagnostics.filter((d) => d.severity === 'error').map((d) => `  line ${text.slice(0, d.offset).split('\n').length}: ${d.message}`);
-    process.stderr.write(`warning: the trust policy ${file} has errors; nothing counts as verified:\n${problems.join('\n')}\n`);
-  }
-  return { kind: 'loaded', load };
-}
-
-async function trustedRootOf(path: string | undefined): Promise<TrustedRootChoice> {
-  if (!path) return publicGoodTrustedRoot();
-  return parseTrustedRoot(await readLimited(path, 4 * 1024 * 1024), path);
 }
 
 interface Verified {
