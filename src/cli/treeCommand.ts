@@ -150,7 +150,7 @@ export async function treeCommand(args: string[]): Promise<number> {
   try {
     let listing: ImageAttachments;
     try {
-      listing = await listAttachments(client, o.reference);
+      listing = await listAttachments(client, o.reference, { prefetch: true });
     } catch (e) {
       if (!(e instanceof OciError)) throw e;
       process.stderr.write(`error: ${e.message}${e.remedy ? `\n  ${e.remedy}` : ''}\n`);

@@ -195,7 +195,7 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     const core = loadCore();
     const { client, signal } = this.client();
     const resolved = await this.resolve(image.reference);
-    const found = await core.attachmentsOf(await client, resolved.reference, digest, { signal });
+    const found = await core.attachmentsOf(await client, resolved.reference, digest, { signal, prefetch: true });
     signal.throwIfAborted();
     this.problems.set(`${image.reference}@${digest}`, found.problems);
     return core.verifyAttachments(found.attachments, digest, resolved.reference, { ...(await this.trust(image)), signal });

@@ -5,7 +5,9 @@ import { readLimited } from '../core/artifacts/artifact';
 import type { RegistryClient } from '../core/oci/registryClient';
 import { loadCore } from '../coreLoader';
 
-export const REGISTRY_SETTINGS = ['sigstore.images.insecureRegistries', 'sigstore.images.caCertificates'];
+export const REGISTRY_SETTINGS = ['sigstore.images.insecureRegistries', 'sigstore.images.caCertificates', 'sigstore.images.maxBlobSize', 'sigstore.images.requestTimeout'];
+
+const MIB = 1024 * 1024;
 
 /**
  * A registry client as the settings ask: credentials from the Docker configuration the
@@ -27,6 +29,8 @@ export async function registryClient(): Promise<RegistryClient> {
     credentials: core.dockerCredentials(),
     insecureRegistries: config.get<string[]>('insecureRegistries', []),
     caCertificates,
+    maxBlobBytes: Math.round(bounded(config.get<number>('maxBlobSize'), 1, 4096, 64) * MIB),
+    timeoutMs: Math.round(bounded(config.get<number>('requestTimeout'), 1, 600, 30) * 1000),
     userAgent: 'sigstore-vscode',
   });
 }
@@ -35,4 +39,9 @@ function resolvePath(raw: string): string {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const expanded = raw.replace(/\$\{workspaceFolder\}/g, folder ?? '').replace(/^~(?=\/|$)/, homedir());
   return isAbsolute(expanded) || !folder ? expanded : join(folder, expanded);
+}
+
+/** A number setting within its documented range (a hand-edited settings.json may hold anything). */
+function bounded(value: unknown, min: number, max: number, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
 }

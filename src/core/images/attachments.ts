@@ -192,18 +192,29 @@ export async function resolveImage(client: RegistryClient, reference: string | I
   return { reference: ref, name: nameOf(ref), digest: fetched.digest, mediaType: fetched.mediaType, kind: fetched.kind, platforms };
 }
 
+export interface ListingOptions {
+  readonly signal?: AbortSignal;
+  /** Start loading each signed attachment's content as soon as it is listed (for verifying it next). */
+  readonly prefetch?: boolean;
+}
+
 /**
  * Everything attached to one manifest (or index) digest: its cosign tags and referrers, read
  * concurrently. At most 5 requests (4 once the registry is known to lack the referrers API).
  */
-export async function attachmentsOf(client: RegistryClient, repository: string | ImageReference, digest: string, options: { signal?: AbortSignal } = {}): Promise<AttachmentList> {
+export async function attachmentsOf(client: RegistryClient, repository: string | ImageReference, digest: string, options: ListingOptions = {}): Promise<AttachmentList> {
   const repo = referenceOf(repository);
   if (!isDigest(digest)) throw new OciError('BAD_REFERENCE', `"${String(digest).slice(0, 80)}" is not a sha256 or sha512 digest.`);
+  // Loading signed content as soon as its source is listed overlaps it with the slower sources.
+  const started = (list: AttachmentList): AttachmentList => {
+    if (options.prefetch) for (const a of list.attachments) if (a.signed) a.load(options.signal).catch(() => undefined);
+    return list;
+  };
   const parts = await Promise.all([
-    cosignTagAttachments(client, repo, digest, 'sig', options.signal),
-    cosignTagAttachments(client, repo, digest, 'att', options.signal),
-    cosignTagAttachments(client, repo, digest, 'sbom', options.signal),
-    referrerAttachments(client, repo, digest, options.signal),
+    cosignTagAttachments(client, repo, digest, 'sig', options.signal).then(started),
+    cosignTagAttachments(client, repo, digest, 'att', options.signal).then(started),
+    cosignTagAttachments(client, repo, digest, 'sbom', options.signal).then(started),
+    referrerAttachments(client, repo, digest, options.signal).then(started),
   ]);
   return { attachments: parts.flatMap((p) => p.attachments), problems: parts.flatMap((p) => p.problems) };
 }
@@ -213,7 +224,7 @@ export async function attachmentsOf(client: RegistryClient, repository: string |
  * to each platform manifest of an index. The index is listed first: it teaches the client
  * whether the registry has a referrers API, so the platforms do not ask again.
  */
-export async function listAttachments(client: RegistryClient, reference: string | ImageReference, options: { signal?: AbortSignal; platforms?: boolean } = {}): Promise<ImageAttachments> {
+export async function listAttachments(client: RegistryClient, reference: string | ImageReference, options: ListingOptions & { platforms?: boolean } = {}): Promise<ImageAttachments> {
   const image = await resolveImage(client, reference, options);
   const top = await attachmentsOf(client, image.reference, image.digest, options);
   const manifests: ManifestAttachments[] = [{ digest: image.digest, mediaType: image.mediaType, ...top }];

@@ -8,7 +8,8 @@
 import { basicAuthorization, parseAuthenticate, parseTokenResponse, pullScope, TokenCache, type Challenge, type RegistryCredential } from './auth';
 import { digestHasher, digestTag, isDigest, shortDigest } from './digest';
 import type { CredentialSource } from './dockerCredentials';
-import { OciError } from './errors';
+import { abortable } from '../abortable';
+import { cancelled, OciError } from './errors';
 import { parseNextLink, retryAfterSeconds } from './link';
 import { filterByArtifactType, parseManifest, type Descriptor, type FetchedManifest } from './manifest';
 import { MANIFEST_ACCEPT, OCI_INDEX, baseMediaType } from './mediaTypes';
@@ -43,9 +44,15 @@ const MAX_TOKEN_RESPONSE_BYTES = 256 * 1024;
 const MAX_TAG_PAGE_BYTES = 4 * 1024 * 1024;
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
 const MAX_REDIRECTS = 5;
+/** Pages of one referrers API answer; each holds up to hundreds of descriptors. */
+const MAX_REFERRER_PAGES = 20;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const CLIENT_ID = 'sigstore-vscode';
+/** Blobs up to this size are kept by the client once read (payloads, envelopes, SBOMs) … */
+const SHARED_BLOB_BYTES = 1024 * 1024;
+/** … up to this much in all, the oldest forgotten first. */
+const SHARED_BLOBS_TOTAL_BYTES = 16 * 1024 * 1024;
 
 interface CredentialLookup {
   readonly credential?: RegistryCredential;
@@ -57,6 +64,8 @@ type KnownChallenge = { readonly scheme: 'bearer'; readonly realm: string; reado
 /** What the client learned about one registry endpoint. */
 interface RegistryState {
   scheme?: 'https' | 'http';
+  /** The first request to the endpoint, in flight: others wait for what it learns (scheme, challenge). */
+  firstContact?: Promise<void>;
   challenge?: KnownChallenge;
   referrersUnsupported?: boolean;
 }
@@ -89,6 +98,7 @@ export class RegistryClient {
   private readonly tokens = new TokenCache();
   private readonly states = new Map<string, RegistryState>();
   private readonly credentialLookups = new Map<string, Promise<CredentialLookup>>();
+  private readonly blobs = new BlobMemory(SHARED_BLOBS_TOTAL_BYTES);
 
   constructor(options: RegistryClientOptions = {}) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -142,8 +152,35 @@ export class RegistryClient {
    */
   async getBlob(ref: ImageReference, digest: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
     if (!isDigest(digest)) throw new OciError('BAD_REFERENCE', `"${String(digest).slice(0, 80)}" is not a sha256 or sha512 digest.`);
-    const { signal } = options;
+    checkReference(ref);
     const maxBytes = options.maxBytes ?? this.maxBlobBytes;
+    // Content-addressed and checked: one download serves everyone asking for the same blob
+    // (two keys signing one image share one simple-signing payload).
+    const key = `${registryEndpoint(ref.registry)}/${ref.repository}@${digest}<${maxBytes}`;
+    const shared = this.blobs.get(key);
+    if (shared) {
+      try {
+        return await abortable(shared, options.signal);
+      } catch (e) {
+        // Someone else's Cancel is not ours: fetch it ourselves.
+        if (!(e instanceof OciError && e.code === 'CANCELLED') || options.signal?.aborted) throw e;
+      }
+    }
+    const pending = this.fetchBlob(ref, digest, maxBytes, options.signal);
+    this.blobs.set(key, pending);
+    pending.then(
+      (bytes) => {
+        if (bytes.length > SHARED_BLOB_BYTES) this.blobs.delete(key);
+        else this.blobs.keep(key, bytes.length);
+      },
+      () => {
+        if (this.blobs.get(key) === pending) this.blobs.delete(key);
+      },
+    );
+    return pending;
+  }
+
+  private async fetchBlob(ref: ImageReference, digest: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
     const what = `blob ${shortDigest(digest)} of ${nameOf(ref)}`;
     const sent = await this.send(ref, `/v2/${ref.repository}/blobs/${digest}`, { accept: '*/*', signal });
     let exchange = sent.exchange;
@@ -168,7 +205,12 @@ export class RegistryClient {
     const hasher = digestHasher(digest);
     const bytes = await exchange.body(
       maxBytes,
-      (limit) => new OciError('TOO_LARGE', `The ${what} is larger than ${formatBytes(limit)}.`, 'It is more than this extension reads; inspect it with cosign or oras.'),
+      (limit) =>
+        new OciError(
+          'TOO_LARGE',
+          `The ${what} is larger than ${formatBytes(limit)}.`,
+          limit === this.maxBlobBytes ? 'Raise the maximum blob size setting if you expect blobs this large, or inspect it with cosign or oras.' : 'It is more than this extension reads for this kind of content; inspect it with cosign or oras.',
+        ),
       (chunk) => hasher.update(chunk),
     );
     const actual = hasher.digest();
@@ -224,10 +266,7 @@ export class RegistryClient {
       const status = exchange.response.status;
       const contentType = baseMediaType(exchange.response.headers.get('content-type'));
       if (status === 200 && (contentType === OCI_INDEX || contentType === 'application/json')) {
-        const bytes = await exchange.body(MAX_MANIFEST_BYTES, (limit) => tooLargeManifest(what, limit));
-        const parsed = parseManifest(bytes, OCI_INDEX, what);
-        if (parsed.kind !== 'index') throw new OciError('BAD_RESPONSE', `The registry answered ${what} with a manifest, not an index.`, 'The registry\'s referrers API is misbehaving; try again later.');
-        return { source: 'referrers', manifests: filterByArtifactType(parsed.manifest.manifests, artifactType) };
+        return { source: 'referrers', manifests: filterByArtifactType(await this.referrerPages(ref, exchange, what, signal), artifactType) };
       }
       if (status === 200 || status === 404 || status === 400 || status === 405) {
         const text = await exchange.text(MAX_ERROR_BODY_BYTES);
@@ -245,6 +284,38 @@ export class RegistryClient {
       throw new OciError('BAD_RESPONSE', `The referrers fallback tag ${nameOf(ref)}:${tag} holds an image manifest, not an index.`, 'Something other than an OCI referrers writer uses that tag; inspect it with oras or crane.');
     }
     return { source: 'fallback-tag', manifests: filterByArtifactType(index.manifest.manifests, artifactType) };
+  }
+
+  /**
+   * The referrers API's answer, following `Link: <…>; rel="next"` (OCI distribution 1.1 lets a
+   * registry page it) on the same origin and path, at most MAX_REFERRER_PAGES pages, stopping
+   * at a repeated URL or a page that adds nothing new.
+   */
+  private async referrerPages(ref: ImageReference, first: Exchange, what: string, signal?: AbortSignal): Promise<Descriptor[]> {
+    const all: Descriptor[] = [];
+    const seen = new Set<string>();
+    const visited = new Set<string>([`${first.url.pathname}${first.url.search}`]);
+    let exchange: Exchange | undefined = first;
+    for (let page = 1; exchange; page++) {
+      const bytes = await exchange.body(MAX_MANIFEST_BYTES, (limit) => tooLargeManifest(what, limit));
+      const parsed = parseManifest(bytes, OCI_INDEX, what);
+      if (parsed.kind !== 'index') throw new OciError('BAD_RESPONSE', `The registry answered ${what} with a manifest, not an index.`, 'The registry\'s referrers API is misbehaving; try again later.');
+      let added = 0;
+      for (const d of parsed.manifest.manifests) {
+        if (seen.has(d.digest)) continue;
+        seen.add(d.digest);
+        all.push(d);
+        added++;
+      }
+      const link = parseNextLink(exchange.response.headers.get('link'), exchange.url);
+      const next = link && link.origin === exchange.url.origin && link.pathname === exchange.url.pathname ? `${link.pathname}${link.search}` : undefined;
+      if (added === 0 || !next || visited.has(next) || page >= MAX_REFERRER_PAGES) break;
+      visited.add(next);
+      const sent = await this.send(ref, next, { accept: OCI_INDEX, signal });
+      if (sent.exchange.response.status !== 200) throw await this.statusError(sent.exchange, ref, what, sent.authorization);
+      exchange = sent.exchange;
+    }
+    return all;
   }
 
   // --- manifests -------------------------------------------------------------------------
@@ -308,6 +379,27 @@ export class RegistryClient {
     checkReference(ref);
     const endpoint = registryEndpoint(ref.registry);
     const state = this.stateOf(endpoint);
+    // Requests made together to a registry not met yet would each probe HTTPS and each meet
+    // the 401 challenge: the first goes alone, the rest follow with what it learned.
+    while (state.firstContact) {
+      await abortable(state.firstContact, opts.signal).catch(() => {
+        throw cancelled();
+      });
+    }
+    if (!state.scheme) {
+      let done!: () => void;
+      state.firstContact = new Promise<void>((resolve) => (done = resolve));
+      try {
+        return await this.sendAuthorized(ref, endpoint, state, pathAndQuery, opts);
+      } finally {
+        state.firstContact = undefined;
+        done();
+      }
+    }
+    return this.sendAuthorized(ref, endpoint, state, pathAndQuery, opts);
+  }
+
+  private async sendAuthorized(ref: ImageReference, endpoint: string, state: RegistryState, pathAndQuery: string, opts: { accept: string; signal?: AbortSignal }): Promise<Sent> {
     const scope = pullScope(ref.repository);
     let authorization = await this.knownAuthorization(ref, endpoint, state, scope, opts.signal);
     let exchange = await this.sendToRegistry(endpoint, state, pathAndQuery, opts.accept, authorization.header, opts.signal);
@@ -638,4 +730,40 @@ function sameSite(realm: URL, endpoint: string): boolean {
   if (/^[\d.]+$|^\[|:/.test(registryHost) || !registryHost.includes('.')) return false;
   const site = (host: string) => host.split('.').slice(-2).join('.');
   return site(realm.hostname) === site(registryHost);
+}
+
+/** Blob downloads by key: in flight, then (if small) kept until the byte budget needs the room. */
+class BlobMemory {
+  private readonly entries = new Map<string, { promise: Promise<Buffer>; bytes: number }>();
+  private total = 0;
+
+  constructor(private readonly budget: number) {}
+
+  get(key: string): Promise<Buffer> | undefined {
+    return this.entries.get(key)?.promise;
+  }
+
+  set(key: string, promise: Promise<Buffer>): void {
+    this.delete(key);
+    this.entries.set(key, { promise, bytes: 0 });
+  }
+
+  /** Counts a completed download against the budget, forgetting the oldest kept ones to make room. */
+  keep(key: string, bytes: number): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    entry.bytes = bytes;
+    this.total += bytes;
+    for (const [k, e] of this.entries) {
+      if (this.total <= this.budget) break;
+      if (e.bytes > 0) this.delete(k);
+    }
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.total -= entry.bytes;
+    this.entries.delete(key);
+  }
 }

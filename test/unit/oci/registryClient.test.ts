@@ -346,3 +346,120 @@ describe('registry client: referrers', () => {
     await rejectsWith(client(notIndex).referrers(ref('r.example/a'), digest), 'BAD_RESPONSE');
   });
 });
+
+describe('registry client: referrers API pages', () => {
+  const digest = MANIFEST_DIGEST;
+  const page = (digests: string[], next?: string) =>
+    new Response(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: digests.map((d) => ({ mediaType: OCI_MANIFEST, digest: d, size: 1, artifactType: 'x' })) }), {
+      headers: { 'content-type': OCI_INDEX, ...(next ? { link: `<${next}>; rel="next"` } : {}) },
+    });
+
+  it('follows Link rel="next" on the same path, and stops at a repeated URL, a foreign one, or a page adding nothing', async () => {
+    const base = `/v2/a/referrers/${digest}`;
+    const pages = scripted(({ url }) => {
+      const n = Number(url.searchParams.get('page') ?? 0);
+      if (n === 0) return page([sha('r0'), sha('r1')], `${base}?page=1`);
+      if (n === 1) return page([sha('r2')], `${base}?page=2`);
+      return page([sha('r2')], `${base}?page=3`); // nothing new: stop here
+    });
+    const got = await client(pages).referrers(ref('r.example/a'), digest);
+    assert.equal(got.source, 'referrers');
+    assert.deepEqual(got.manifests.map((m) => m.digest), [sha('r0'), sha('r1'), sha('r2')]);
+    assert.equal(pages.calls.length, 3);
+
+    const foreign = scripted(() => page([sha('r0')], 'https://elsewhere.example/v2/a/referrers/x?page=1'));
+    assert.equal((await client(foreign).referrers(ref('r.example/a'), digest)).manifests.length, 1);
+    assert.equal(foreign.calls.length, 1, 'a next URL on another host is not followed');
+
+    const same = scripted(() => page([sha(`r${Math.random()}`)], `${base}?page=1`));
+    await client(same).referrers(ref('r.example/a'), digest);
+    assert.equal(same.calls.length, 2, 'a repeated next URL ends the walk');
+  });
+
+  it('stops after 20 pages of ever-new entries', async () => {
+    let n = 0;
+    const endless = scripted(() => {
+      n++;
+      return page([sha(`r${n}`)], `/v2/a/referrers/${digest}?page=${n}`);
+    });
+    const got = await client(endless).referrers(ref('r.example/a'), digest);
+    assert.equal(got.manifests.length, 20);
+    assert.equal(endless.calls.length, 20);
+  });
+
+  it('maps a failing later page to the registry\'s error', async () => {
+    const f = scripted(({ url }) => (url.searchParams.has('page') ? json(429, { errors: [{ code: 'TOOMANYREQUESTS' }] }) : page([sha('r0')], `/v2/a/referrers/${digest}?page=1`)));
+    await rejectsWith(client(f).referrers(ref('r.example/a'), digest), 'RATE_LIMITED');
+  });
+});
+
+describe('registry client: requests made together', () => {
+  it('lets the first request to a new registry learn the scheme and the challenge while the others wait', async () => {
+    let tokens = 0;
+    const f = scripted(({ url, headers }) => {
+      if (url.protocol === 'https:') throw failure('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number');
+      if (url.pathname === '/token') return json(200, { token: `t${++tokens}`, expires_in: 300 });
+      if (headers.authorization !== 'Bearer t1') return challenge(`Bearer realm="http://${url.host}/token",service="s"`);
+      return manifest();
+    });
+    const c = client(f);
+    await Promise.all(Array.from({ length: 4 }, () => c.getManifest(ref('127.0.0.1:5000/a'), 'latest')));
+    assert.equal(f.calls.filter((call) => call.url.protocol === 'https:').length, 1, 'one HTTPS probe');
+    assert.equal(tokens, 1, 'one token for the four');
+    assert.equal(f.calls.filter((call) => call.url.pathname.includes('/manifests/')).length, 1 + 1 + 4, 'the probe, one 401, then the four with the token');
+  });
+
+  it('a waiting request can be cancelled while the first contact is still out', async () => {
+    let answer!: () => void;
+    const f = scripted(async ({ url }) => {
+      if (url.protocol === 'https:') await new Promise<void>((resolve) => (answer = resolve));
+      return manifest();
+    });
+    const c = client(f);
+    const first = c.getManifest(ref('r.example/a'), 'latest');
+    const stop = new AbortController();
+    const second = c.getManifest(ref('r.example/a'), 'latest', stop.signal);
+    stop.abort();
+    await rejectsWith(second, 'CANCELLED');
+    answer();
+    await first;
+  });
+});
+
+describe('registry client: blobs asked for twice', () => {
+  const blob = Buffer.from('one simple-signing payload, signed by two keys');
+  const blobDigest = sha(blob);
+
+  it('downloads a blob once for requests made together and for later ones', async () => {
+    const f = scripted(() => new Response(blob));
+    const c = client(f);
+    const got = await Promise.all([c.getBlob(ref('r.example/a'), blobDigest), c.getBlob(ref('r.example/a'), blobDigest)]);
+    assert.deepEqual(got, [blob, blob]);
+    assert.deepEqual(await c.getBlob(ref('r.example/a'), blobDigest), blob);
+    assert.equal(f.calls.length, 1);
+    await c.getBlob(ref('r.example/b'), blobDigest);
+    assert.equal(f.calls.length, 2, 'another repository is asked itself (it may not hold the blob)');
+  });
+
+  it('does not keep a failed download, and one caller\'s Cancel does not cancel another', async () => {
+    let n = 0;
+    const f = scripted(() => new Response(n++ === 0 ? 'not it' : blob));
+    const c = client(f);
+    await rejectsWith(c.getBlob(ref('r.example/a'), blobDigest), 'DIGEST_MISMATCH');
+    assert.deepEqual(await c.getBlob(ref('r.example/a'), blobDigest), blob, 'asked again after a mismatch');
+
+    let release!: () => void;
+    const slow = scripted(async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return new Response(blob);
+    });
+    const c2 = client(slow);
+    const stop = new AbortController();
+    const cancelled = c2.getBlob(ref('r.example/a'), blobDigest, { signal: stop.signal });
+    const other = c2.getBlob(ref('r.example/a'), blobDigest);
+    stop.abort();
+    await rejectsWith(cancelled, 'CANCELLED');
+    release();
+    assert.deepEqual(await other, blob, 'the other caller still gets the blob');
+  });
+});
