@@ -4,20 +4,14 @@
  * Exit status: 0 every file signed, 1 some file not signed (the others still are), 2 usage
  * or setup error (nothing signed), 130 interrupted.
  */
-import { spawn } from 'node:child_process';
 import { lstat, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { abortable } from '../core/abortable';
-import { PUBLIC_GOOD } from '../core/publicGood';
-import { readLimited } from '../core/artifacts/artifact';
-import { SigstoreError } from '../core/errors';
-import type { DeviceCode } from '../core/oidc/deviceFlow';
-import { describeIdentityToken, obtainIdentityToken, type IdentityToken } from '../core/oidc/identityToken';
-import { readCosignPrivateKey } from '../core/sign/cosignKey';
 import { companionsToWrite, signFileAndWrite, type FileSigner, type SignedFile } from '../core/sign/fileSigning';
-import { createKeylessSession, PUBLIC_GOOD_SERVICES, type SigstoreServices } from '../core/sign/keylessSigner';
+import { createKeylessSession } from '../core/sign/keylessSigner';
 import { publicKeyPemOf } from '../core/sign/keySigner';
 import { logKeySignature } from '../core/sign/rekorUpload';
+import { checkURL, display, identityFor, interruptible, KEYLESS_ONLY_FLAGS, messageOf, readKey, SERVICE_FLAGS, ServiceCalls, servicesOf, SetupError, type ServiceFlags } from './signingSetup';
 
 export const SIGN_USAGE = `usage: sigstore sign [--key FILE] [--identity-token TOKEN] [--bundle OUT] [--overwrite]
                      [--fulcio-url URL] [--rekor-url URL] [--tsa-url URL] [--oidc-issuer URL] [--oidc-client-id ID]
@@ -31,46 +25,17 @@ export const SIGN_USAGE = `usage: sigstore sign [--key FILE] [--identity-token T
   SIGSTORE_OIDC_CLIENT_ID (flags win), SIGSTORE_ID_TOKEN, COSIGN_PASSWORD.
   Exit status: 0 all signed, 1 some not signed, 2 usage or setup error, 130 interrupted.`;
 
-const MAX_KEY_BYTES = 64 * 1024;
-const EXIT_INTERRUPTED = 130;
-
-/** A problem with the command line or the setup: exit 2, nothing was signed. */
-class SetupError extends Error {
-  constructor(
-    message: string,
-    readonly showUsage = false,
-  ) {
-    super(message);
-  }
-}
-
-interface SignOptions {
+interface SignOptions extends ServiceFlags {
   key?: string;
-  identityToken?: string;
   bundle?: string;
   overwrite: boolean;
-  fulcioURL?: string;
-  rekorURL?: string;
-  tsaURL?: string;
-  issuer?: string;
-  clientId?: string;
-  browser: boolean;
   tlogUpload: boolean;
   files: string[];
 }
 
 function parseArgs(args: string[]): SignOptions {
   const o: SignOptions = { overwrite: false, browser: false, tlogUpload: false, files: [] };
-  const valued: Record<string, keyof SignOptions> = {
-    '--key': 'key',
-    '--identity-token': 'identityToken',
-    '--bundle': 'bundle',
-    '--fulcio-url': 'fulcioURL',
-    '--rekor-url': 'rekorURL',
-    '--tsa-url': 'tsaURL',
-    '--oidc-issuer': 'issuer',
-    '--oidc-client-id': 'clientId',
-  };
+  const valued: Record<string, keyof SignOptions> = { ...SERVICE_FLAGS, '--key': 'key', '--bundle': 'bundle' };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const field = valued[arg];
@@ -90,7 +55,7 @@ function parseArgs(args: string[]): SignOptions {
   if (o.files.length === 0) throw new SetupError('no FILE given', true);
   if (o.bundle && o.files.length !== 1) throw new SetupError(`--bundle names one bundle, so it needs exactly one FILE (${o.files.length} given)`, true);
   if (o.key) {
-    const keyless = ['--identity-token', '--browser', '--fulcio-url', '--tsa-url', '--oidc-issuer', '--oidc-client-id'].filter((f) => args.includes(f));
+    const keyless = KEYLESS_ONLY_FLAGS.filter((f) => args.includes(f));
     if (keyless.length) throw new SetupError(`${keyless.join(', ')} ${keyless.length > 1 ? 'are' : 'is'} for keyless signing and cannot be combined with --key`, true);
   } else if (o.tlogUpload) {
     throw new SetupError('--tlog-upload is for --key signing: keyless signatures are always logged in Rekor', true);
@@ -98,53 +63,8 @@ function parseArgs(args: string[]): SignOptions {
   return o;
 }
 
-export async function signCommand(args: string[]): Promise<number> {
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(EXIT_INTERRUPTED);
-    process.stderr.write('\nCancelling: nothing more will be signed or written (Ctrl-C again to quit at once).\n');
-    controller.abort(new SigstoreError('CANCELLED', 'Signing was cancelled.'));
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    return await run(args, controller.signal);
-  } catch (e) {
-    if (controller.signal.aborted) {
-      process.stderr.write('Cancelled.\n');
-      // A request still waiting on a service would keep the process alive until it times
-      // out; whatever it returns is discarded (nothing is written after the abort).
-      process.exit(EXIT_INTERRUPTED);
-    }
-    if (e instanceof SetupError) {
-      process.stderr.write(`error: ${e.message}\n${e.showUsage ? `${SIGN_USAGE}\n` : ''}`);
-      return 2;
-    }
-    process.stderr.write(`error: ${messageOf(e)}\n`);
-    return 2;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-}
-
-/**
- * Tells when a file is waiting on a service (Fulcio, Rekor, TSA): cancelling then can stop
- * at once, since signFileAndWrite checks the signal before writing. Outside those calls the
- * file's companions may be being written, and cancelling waits for that (local, short).
- */
-class ServiceCalls {
-  private pending = 0;
-  get waiting(): boolean {
-    return this.pending > 0;
-  }
-  async around<T>(call: () => Promise<T>): Promise<T> {
-    this.pending++;
-    try {
-      return await call();
-    } finally {
-      this.pending--;
-    }
-  }
+export function signCommand(args: string[]): Promise<number> {
+  return interruptible(SIGN_USAGE, 'signed or written', (signal) => run(args, signal));
 }
 
 async function run(args: string[], signal: AbortSignal): Promise<number> {
@@ -217,96 +137,24 @@ async function checkFiles(o: SignOptions): Promise<string[]> {
   return files;
 }
 
-function servicesOf(o: SignOptions): SigstoreServices {
-  const env = process.env;
-  const tsaURL = o.tsaURL ?? (env.SIGSTORE_TSA_URL || undefined);
-  return {
-    fulcioURL: o.fulcioURL ?? (env.SIGSTORE_FULCIO_URL || PUBLIC_GOOD_SERVICES.fulcioURL),
-    rekorURL: o.rekorURL ?? (env.SIGSTORE_REKOR_URL || PUBLIC_GOOD_SERVICES.rekorURL),
-    ...(tsaURL ? { tsaURL } : {}),
-  };
-}
-
 async function keylessSigner(o: SignOptions, calls: ServiceCalls, signal: AbortSignal): Promise<FileSigner> {
   const services = servicesOf(o);
   for (const [name, url] of Object.entries(services)) checkURL(name, url as string);
-  let identity: IdentityToken;
-  try {
-    identity = o.identityToken ? describeIdentityToken(o.identityToken) : await signIn(o, signal);
-  } catch (e) {
-    if (signal.aborted) throw e;
-    throw new SetupError(`no identity token: ${messageOf(e)}`);
-  }
-  process.stderr.write(`Signing as ${identity.identity} (issuer ${identity.issuer}, token from ${identity.source}).\n`);
+  const identity = await identityFor(o, signal);
   const session = createKeylessSession(identity.token, services);
   return {
     kind: 'keyless',
     session: {
       signFile: (path, sig) => calls.around(() => session.signFile(path, sig)),
       signStatement: (path, sig) => calls.around(() => session.signStatement(path, sig)),
+      signMessageBytes: (data, sig) => calls.around(() => session.signMessageBytes(data, sig)),
+      signStatementBytes: (data, sig) => calls.around(() => session.signStatementBytes(data, sig)),
     },
   };
 }
 
-function signIn(o: SignOptions, signal: AbortSignal): Promise<IdentityToken> {
-  const issuer = o.issuer ?? (process.env.SIGSTORE_OIDC_ISSUER || PUBLIC_GOOD.oidcIssuer);
-  const clientId = o.clientId ?? (process.env.SIGSTORE_OIDC_CLIENT_ID || PUBLIC_GOOD.oidcClientId);
-  checkURL('OIDC issuer', issuer);
-  return obtainIdentityToken({
-    issuer,
-    clientId,
-    flow: o.browser ? 'browser' : 'device',
-    env: process.env,
-    signal,
-    onDeviceCode: (code: DeviceCode) => {
-      const url = printable(code.verificationUriComplete ?? code.verificationUri);
-      process.stderr.write(`To sign in, open ${url} and confirm the code ${printable(code.userCode)}\n`);
-      process.stderr.write(`Waiting for the sign-in to be confirmed (the code expires in ${Math.round(code.expiresInSeconds / 60)} min)…\n`);
-    },
-    openBrowser: (url: string) => {
-      process.stderr.write(`To sign in, open ${printable(url)}\nWaiting for the browser to come back…\n`);
-      // Only with a person at the terminal: a script has nobody to look at a browser.
-      if (process.stderr.isTTY) openInBrowser(url);
-    },
-  });
-}
-
-/** Text from the provider, without the control characters that could rewrite the terminal. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
-}
-
-function openInBrowser(url: string): void {
-  // The address comes from the provider's discovery document: web pages only.
-  if (!/^https?:$/.test(new URL(url).protocol)) return;
-  // No shell anywhere: cmd.exe would cut the URL at "&" and run the rest as commands.
-  const [command, ...args] = process.platform === 'darwin' ? ['open'] : process.platform === 'win32' ? ['rundll32', 'url.dll,FileProtocolHandler'] : ['xdg-open'];
-  try {
-    const child = spawn(command!, [...args, url], { stdio: 'ignore', detached: true });
-    // The URL is already printed; a missing opener is not an error.
-    child.on('error', () => undefined);
-    child.unref();
-  } catch {
-    // As above.
-  }
-}
-
 async function keySigner(o: SignOptions, calls: ServiceCalls, signal: AbortSignal): Promise<FileSigner> {
-  const keyPath = resolve(o.key!);
-  let pem: string;
-  try {
-    pem = (await readLimited(keyPath, MAX_KEY_BYTES)).toString('utf8');
-  } catch (e) {
-    throw new SetupError(`cannot read the key ${display(keyPath)}: ${messageOf(e)}`);
-  }
-  const password = await passwordFor(keyPath, signal);
-  let key;
-  try {
-    key = await readCosignPrivateKey(pem, password);
-  } catch (e) {
-    throw new SetupError(`${display(keyPath)}: ${messageOf(e)}`);
-  }
+  const key = await readKey(o.key!, signal);
   const rekorURL = servicesOf(o).rekorURL;
   if (o.tlogUpload) checkURL('rekorURL', rekorURL);
   return {
@@ -317,67 +165,3 @@ async function keySigner(o: SignOptions, calls: ServiceCalls, signal: AbortSigna
   };
 }
 
-/** COSIGN_PASSWORD (even empty, as cosign), else asked on the terminal without echo. */
-async function passwordFor(keyPath: string, signal: AbortSignal): Promise<string> {
-  const fromEnv = process.env.COSIGN_PASSWORD;
-  if (fromEnv !== undefined) return fromEnv;
-  if (!process.stdin.isTTY) {
-    throw new SetupError(`${display(keyPath)} is encrypted and no password was given: set COSIGN_PASSWORD (stdin is not a terminal to ask on)`);
-  }
-  return readHidden(`Enter password for private key ${display(keyPath)}: `, signal);
-}
-
-/** Reads a line from the terminal in raw mode, echoing nothing. */
-function readHidden(prompt: string, signal: AbortSignal): Promise<string> {
-  const stdin = process.stdin;
-  // Echo off before the prompt shows: what a quick typist sends after it must not appear.
-  stdin.setRawMode(true);
-  process.stderr.write(prompt);
-  return new Promise((resolvePassword, reject) => {
-    let typed = '';
-    const finish = (error?: unknown) => {
-      stdin.off('data', onData);
-      signal.removeEventListener('abort', onAbort);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-      if (error) reject(error);
-      else resolvePassword(typed);
-    };
-    const onAbort = () => finish(signal.reason);
-    const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return finish();
-        // Raw mode turns Ctrl-C into a character instead of SIGINT.
-        if (ch === '\u0003') return process.emit('SIGINT');
-        if (ch === '\u0004') return finish(new SetupError('no password was entered'));
-        if (ch === '\u007f' || ch === '\b') typed = [...typed].slice(0, -1).join('');
-        else if (ch >= ' ') typed += ch;
-      }
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    stdin.resume();
-    stdin.on('data', onData);
-  });
-}
-
-
-function checkURL(name: string, url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new SetupError(`${url} is not a URL (${name})`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new SetupError(`${url} is not an http(s) URL (${name})`);
-}
-
-function messageOf(e: unknown): string {
-  if (e instanceof SigstoreError) return `${e.message}${e.remedy ? ` ${e.remedy}` : ''}`;
-  return (e as Error)?.message ?? String(e);
-}
-
-function display(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith(`..${sep}`) && !isAbsolute(rel) ? rel.split(sep).join('/') : path;
-}

@@ -19,7 +19,7 @@ import { isDigest, shortDigest } from '../oci/digest';
 import { OciError } from '../oci/errors';
 import type { Descriptor, FetchedManifest, ImageManifest } from '../oci/manifest';
 import { OCI_EMPTY } from '../oci/mediaTypes';
-import { formatReference, parseImageReference, type ImageReference } from '../oci/reference';
+import { formatReference, parseImageReference, repositoryName, type ImageReference } from '../oci/reference';
 import type { ReferrersSource, RegistryClient } from '../oci/registryClient';
 import { COSIGN_SIGN_PREDICATE } from './predicateTypes';
 
@@ -154,6 +154,8 @@ export interface ResolvedImage {
   readonly name: string;
   readonly digest: string;
   readonly mediaType: string;
+  /** Of the manifest or index, in bytes (for a descriptor naming it). */
+  readonly size: number;
   readonly kind: 'index' | 'manifest';
   /** For an index: the manifests it lists (Docker build attestation manifests left out). */
   readonly platforms: readonly PlatformManifest[];
@@ -189,7 +191,7 @@ export async function resolveImage(client: RegistryClient, reference: string | I
           .filter((d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest')
           .map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size, ...(d.platform ? { platform: platformOf(d.platform) } : {}) }))
       : [];
-  return { reference: ref, name: nameOf(ref), digest: fetched.digest, mediaType: fetched.mediaType, kind: fetched.kind, platforms };
+  return { reference: ref, name: repositoryName(ref), digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, kind: fetched.kind, platforms };
 }
 
 export interface ListingOptions {
@@ -240,7 +242,7 @@ export async function listAttachments(client: RegistryClient, reference: string 
 /** The layers of `sha256-<hex>.<suffix>`: one attachment each. One request. */
 export async function cosignTagAttachments(client: RegistryClient, repo: ImageReference, digest: string, suffix: 'sig' | 'att' | 'sbom', signal?: AbortSignal): Promise<AttachmentList> {
   const tag = `${digest.replace(':', '-')}.${suffix}`;
-  const location = `${nameOf(repo)}:${tag}`;
+  const location = `${repositoryName(repo)}:${tag}`;
   let fetched: FetchedManifest | undefined;
   try {
     fetched = await client.findManifest(repo, tag, signal);
@@ -326,7 +328,7 @@ export async function referrerAttachments(client: RegistryClient, repo: ImageRef
   try {
     answer = await client.referrers(repo, digest, { signal });
   } catch (e) {
-    return { attachments: [], problems: [problemOf(e, 'referrers', `the referrers of ${nameOf(repo)}@${shortDigest(digest)}`)] };
+    return { attachments: [], problems: [problemOf(e, 'referrers', `the referrers of ${repositoryName(repo)}@${shortDigest(digest)}`)] };
   }
   const problems: AttachmentProblem[] = [];
   const known = new Map<string, FetchedManifest>();
@@ -336,7 +338,7 @@ export async function referrerAttachments(client: RegistryClient, repo: ImageRef
       try {
         known.set(d.digest, await client.getManifest(repo, d.digest, signal));
       } catch (e) {
-        problems.push(problemOf(e, answer.source, `${nameOf(repo)}@${d.digest}`));
+        problems.push(problemOf(e, answer.source, `${repositoryName(repo)}@${d.digest}`));
       }
     }),
   );
@@ -351,7 +353,7 @@ export async function referrerAttachments(client: RegistryClient, repo: ImageRef
       annotations = { ...(m.annotations ?? {}), ...annotations };
     }
     const c = classifyReferrer(artifactType, annotations);
-    const location = `${nameOf(repo)}@${d.digest}`;
+    const location = `${repositoryName(repo)}@${d.digest}`;
     const common = { kind: c.kind, source: answer.source, format: c.format, subject: digest, repository: repo } as const;
     if (c.format === 'simple-signing' && fetched?.kind === 'manifest') {
       // One attachment per signature layer, as for a .sig tag.
@@ -391,7 +393,7 @@ export async function referrerAttachments(client: RegistryClient, repo: ImageRef
 
 async function loadReferrer(client: RegistryClient, repo: ImageReference, d: Descriptor, known: FetchedManifest | undefined, format: AttachmentFormat, signal?: AbortSignal): Promise<LoadedAttachment> {
   const fetched = known ?? (await client.getManifest(repo, d.digest, signal));
-  const where = `${nameOf(repo)}@${shortDigest(d.digest)}`;
+  const where = `${repositoryName(repo)}@${shortDigest(d.digest)}`;
   if (fetched.kind !== 'manifest') {
     // An index as a referrer: nothing to read but the index itself.
     return { content: fetched.bytes, contentMediaType: fetched.mediaType, contentDigest: fetched.digest, payload: fetched.bytes, payloadType: fetched.mediaType, annotations: fetched.manifest.annotations ?? {} };
@@ -431,10 +433,6 @@ function statementOf(content: Buffer, format: AttachmentFormat): Buffer | undefi
 }
 
 // --- helpers -----------------------------------------------------------------------------
-
-function nameOf(ref: ImageReference): string {
-  return `${ref.registry}/${ref.repository}`;
-}
 
 function platformOf(p: { os: string; architecture: string; variant?: string }): ImagePlatform {
   return { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) };

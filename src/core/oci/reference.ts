@@ -125,3 +125,8 @@ export function isLoopbackHost(hostPort: string): boolean {
   const host = hostOf(hostPort);
   return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
+
+/** `registry/repository`: the repository as cosign names it in signatures and as messages show it. */
+export function repositoryName(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}`;
+}

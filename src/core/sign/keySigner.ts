@@ -1,5 +1,5 @@
 import { p256 } from '@noble/curves/nist';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { fileArtifact } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
 
@@ -23,6 +23,20 @@ export interface KeySignature {
  * since Node's crypto always hashes the message itself), so any size works in constant memory.
  */
 export async function signFileWithKey(path: string, key: KeyObject, signal?: AbortSignal): Promise<KeySignature> {
+  checkSigningKey(key);
+  const digest = await fileArtifact(path, signal).digest('sha256');
+  if (!digest) throw new KeySigningError('READ_FAILED', `${path} could not be hashed.`, 'Check the file.');
+  signal?.throwIfAborted();
+  return signDigestWithKey(digest, key);
+}
+
+/** Signs bytes held in memory (a payload, a DSSE pre-authentication encoding) as signFileWithKey signs a file. */
+export function signBytesWithKey(data: Uint8Array, key: KeyObject): KeySignature {
+  checkSigningKey(key);
+  return signDigestWithKey(createHash('sha256').update(data).digest(), key);
+}
+
+function checkSigningKey(key: KeyObject): void {
   if (key.type !== 'private' || key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new KeySigningError(
       'UNSUPPORTED_KEY',
@@ -30,9 +44,9 @@ export async function signFileWithKey(path: string, key: KeyObject, signal?: Abo
       'Use a key made by "cosign generate-key-pair".',
     );
   }
-  const digest = await fileArtifact(path, signal).digest('sha256');
-  if (!digest) throw new KeySigningError('READ_FAILED', `${path} could not be hashed.`, 'Check the file.');
-  signal?.throwIfAborted();
+}
+
+function signDigestWithKey(digest: Buffer, key: KeyObject): KeySignature {
 
   const jwk = key.export({ format: 'jwk' });
   const secret = Buffer.from(jwk.d!, 'base64url');

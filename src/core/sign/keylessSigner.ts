@@ -54,6 +54,10 @@ export async function signStatementKeyless(path: string, idToken: string, servic
 export interface KeylessSession {
   signFile(path: string, signal?: AbortSignal): Promise<KeylessSignature>;
   signStatement(path: string, signal?: AbortSignal): Promise<KeylessSignature>;
+  /** Signs bytes as a message (hashedrekord entry), e.g. a cosign simple-signing payload. */
+  signMessageBytes(data: Buffer, signal?: AbortSignal): Promise<KeylessSignature>;
+  /** Signs an in-toto statement's bytes as a DSSE envelope (intoto entry). */
+  signStatementBytes(data: Buffer, signal?: AbortSignal): Promise<KeylessSignature>;
 }
 
 export function createKeylessSession(idToken: string, services: SigstoreServices): KeylessSession {
@@ -61,6 +65,9 @@ export function createKeylessSession(idToken: string, services: SigstoreServices
   const run = async (path: string, kind: 'message' | 'statement', signal?: AbortSignal): Promise<KeylessSignature> => {
     signal?.throwIfAborted();
     const data = await readLimited(path, MAX_SIGNED_FILE_BYTES);
+    return runBytes(data, kind, signal);
+  };
+  const runBytes = async (data: Buffer, kind: 'message' | 'statement', signal?: AbortSignal): Promise<KeylessSignature> => {
     signal?.throwIfAborted();
     if (kind === 'message') {
       return abortable(build(new MessageSignatureBundleBuilder({ signer, witnesses: witnesses(services, 'hashedrekord') }), data, services), signal);
@@ -68,7 +75,12 @@ export function createKeylessSession(idToken: string, services: SigstoreServices
     // Logged as an "intoto" entry: every Rekor v1 accepts it and verifiers check it.
     return abortable(build(new DSSEBundleBuilder({ signer, witnesses: witnesses(services, 'intoto') }), data, services, IN_TOTO_PAYLOAD_TYPE), signal);
   };
-  return { signFile: (path, signal) => run(path, 'message', signal), signStatement: (path, signal) => run(path, 'statement', signal) };
+  return {
+    signFile: (path, signal) => run(path, 'message', signal),
+    signStatement: (path, signal) => run(path, 'statement', signal),
+    signMessageBytes: (data, signal) => runBytes(data, 'message', signal),
+    signStatementBytes: (data, signal) => runBytes(data, 'statement', signal),
+  };
 }
 
 const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
