@@ -33,6 +33,8 @@ export interface TestUser {
 export const ALICE: TestUser = { username: 'alice', password: 'wonderland-7' };
 /** Valid credentials (token variant) with access to nothing. */
 export const MALLORY: TestUser = { username: 'mallory', password: 'no-access-3' };
+/** Valid credentials (token variant) that may pull every repository and push to none: a read-only account. */
+export const READER: TestUser = { username: 'reader', password: 'read-only-5' };
 /** Docker's `identitytoken` for alice: an OAuth2 refresh token the token server accepts by POST. */
 export const ALICE_IDENTITY_TOKEN = 'refresh-token-of-alice';
 /** Token variant: anonymous users may pull repositories under this prefix. */
@@ -165,12 +167,13 @@ async function startTokenServer(dir: string): Promise<{ url: string; requests: T
     return `${input}.${signature.toString('base64url')}`;
   };
 
-  /** alice: everything; mallory: nothing; anonymous: pull under public/. */
+  /** alice: everything; reader: pull only; mallory: nothing; anonymous: pull under public/. */
   const grant = (user: string | undefined, scopes: string[]): Access[] =>
     scopes.flatMap((scope) => {
       const [type, name, actions] = [scope.split(':')[0]!, scope.split(':').slice(1, -1).join(':'), scope.split(':').at(-1)!.split(',')];
       if (type !== 'repository' || !name) return [];
-      const allowed = user === ALICE.username ? actions : user === undefined && name.startsWith(PUBLIC_PREFIX) ? actions.filter((a) => a === 'pull') : [];
+      const allowed =
+        user === ALICE.username ? actions : user === READER.username || (user === undefined && name.startsWith(PUBLIC_PREFIX)) ? actions.filter((a) => a === 'pull') : [];
       return allowed.length ? [{ type, name, actions: allowed }] : [];
     });
 
@@ -200,7 +203,7 @@ async function startTokenServer(dir: string): Promise<{ url: string; requests: T
         if (authz) {
           const [scheme, value] = authz.split(' ');
           const [u, ...p] = Buffer.from(value ?? '', 'base64').toString().split(':');
-          const known = [ALICE, MALLORY].find((x) => x.username === u && x.password === p.join(':'));
+          const known = [ALICE, MALLORY, READER].find((x) => x.username === u && x.password === p.join(':'));
           if (scheme?.toLowerCase() !== 'basic' || !known) return answer(401, { errors: [{ code: 'UNAUTHORIZED', message: 'incorrect username or password' }] }, undefined, undefined, params.getAll('scope'), params.get('service') ?? undefined);
           user = known.username;
         }

@@ -97,9 +97,22 @@ export function basicAuthorization(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
 
+/** What a request does to a repository: reads ask for `pull`, writes for `pull,push` (as Docker does). */
+export type RepositoryAccess = 'pull' | 'push';
+
+/** The scope of a repository for an access, as distribution's token spec writes it. */
+export function repositoryScope(repository: string, access: RepositoryAccess): string {
+  return access === 'push' ? pushScope(repository) : pullScope(repository);
+}
+
 /** The pull scope of a repository, as distribution's token spec writes it. */
 export function pullScope(repository: string): string {
   return `repository:${repository}:pull`;
+}
+
+/** The scope writes ask for: pushing needs pull too (HEAD before upload, manifests that name blobs). */
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
 }
 
 export interface IssuedToken {
@@ -159,5 +172,9 @@ export class TokenCache {
 
   delete(registry: string, scope: string): void {
     this.tokens.delete(TokenCache.key(registry, scope));
+  }
+
+  clear(): void {
+    this.tokens.clear();
   }
 }

@@ -4,7 +4,10 @@ import { SigstoreError } from '../errors';
 export type OciErrorCode =
   /** The registry wants credentials we do not have, or rejected the ones we sent. */
   | 'AUTH_REQUIRED'
-  /** Authenticated, but not allowed to read this repository (403, or a fresh token that still does not grant access). */
+  /**
+   * Authenticated, but not allowed to read this repository, or to push to it (403, or a fresh
+   * token that still does not grant access: a read-only token or account).
+   */
   | 'DENIED'
   | 'NOT_FOUND'
   | 'NETWORK'
@@ -19,6 +22,8 @@ export type OciErrorCode =
   /** The registry's TLS certificate is not trusted. */
   | 'TLS'
   | 'BAD_REFERENCE'
+  /** A manifest we were asked to push that we could not read back ourselves: not JSON, wrong shape, or not of its media type. Nothing was sent. */
+  | 'INVALID_MANIFEST'
   /** The Docker configuration or a credential helper failed. */
   | 'CREDENTIALS'
   | 'CANCELLED';

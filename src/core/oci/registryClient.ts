@@ -1,18 +1,20 @@
 /**
  * A small OCI distribution client on the built-in `fetch`: manifests and indexes, blobs, tags
- * and referrers, with Bearer/Basic auth. Every answer is untrusted: objects asked for by
- * digest are checked against it, bodies are capped while they stream, every request has a
- * timeout and honours the caller's AbortSignal, only blob downloads follow redirects, and
- * credentials never reach another host or travel over plain HTTP to a non-loopback host.
+ * and referrers, with Bearer/Basic auth; and the writes signing needs (blob uploads, manifest
+ * PUTs) with a `pull,push` scope. Every answer is untrusted: objects asked for by digest are
+ * checked against it, bodies are capped while they stream, every request has a timeout and
+ * honours the caller's AbortSignal, only blob downloads follow redirects (and uploads only their
+ * registry's own Location), and credentials never reach another host or travel over plain
+ * HTTP to a non-loopback host.
  */
-import { basicAuthorization, parseAuthenticate, parseTokenResponse, pullScope, TokenCache, type Challenge, type RegistryCredential } from './auth';
-import { digestHasher, digestTag, isDigest, shortDigest } from './digest';
+import { basicAuthorization, parseAuthenticate, parseTokenResponse, repositoryScope, TokenCache, type Challenge, type RegistryCredential, type RepositoryAccess } from './auth';
+import { digestHasher, digestTag, isDigest, sha256Digest, shortDigest } from './digest';
 import type { CredentialSource } from './dockerCredentials';
 import { abortable } from '../abortable';
 import { cancelled, OciError } from './errors';
 import { parseNextLink, retryAfterSeconds } from './link';
 import { filterByArtifactType, parseManifest, type Descriptor, type FetchedManifest } from './manifest';
-import { MANIFEST_ACCEPT, OCI_INDEX, baseMediaType } from './mediaTypes';
+import { MANIFEST_ACCEPT, OCI_INDEX, baseMediaType, isImageManifestMediaType, isIndexMediaType } from './mediaTypes';
 import { checkReference, isLoopbackHost, registryEndpoint, type ImageReference } from './reference';
 import { PlainHttpServer, Transport, type Exchange } from './transport';
 
@@ -86,6 +88,18 @@ interface Sent {
   readonly authorization: Authorization;
 }
 
+/** One request to a registry, as send() makes it. */
+interface RegistryRequest {
+  readonly accept: string;
+  readonly signal?: AbortSignal;
+  /** Default GET. */
+  readonly method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
+  readonly body?: Uint8Array;
+  readonly contentType?: string;
+  /** Which token scope it needs: reads `pull` (the default), writes `pull,push`. */
+  readonly access?: RepositoryAccess;
+}
+
 const ANONYMOUS: Authorization = { usedCredentials: false };
 
 export class RegistryClient {
@@ -118,6 +132,15 @@ export class RegistryClient {
   /** HTTP requests made so far: registry, token and redirect requests, failed ones included. */
   get requestCount(): number {
     return this.transport.requestCount;
+  }
+
+  /**
+   * Reads the Docker configuration again on the next request that needs credentials, and
+   * drops the tokens obtained so far: after `docker login`, a retry must use the new login.
+   */
+  forgetCredentials(): void {
+    this.credentialLookups.clear();
+    this.tokens.clear();
   }
 
   /** Releases the connections kept for extra CA certificates. */
@@ -318,6 +341,82 @@ export class RegistryClient {
     return all;
   }
 
+  // --- writes ----------------------------------------------------------------------------
+
+  /** Whether the repository holds the blob (HEAD /v2/<repo>/blobs/<digest>): true on 200, false on 404. */
+  blobExists(ref: ImageReference, digest: string, signal?: AbortSignal): Promise<boolean> {
+    if (!isDigest(digest)) return Promise.reject(new OciError('BAD_REFERENCE', `"${String(digest).slice(0, 80)}" is not a sha256 or sha512 digest.`));
+    return this.headBlob(ref, digest, 'pull', signal);
+  }
+
+  /**
+   * Uploads a blob unless the repository already has it (HEAD first): POST /v2/<repo>/blobs/uploads/,
+   * then a monolithic PUT <Location>?digest=<digest> with the bytes (Content-Type application/octet-stream).
+   * Computes the sha256 digest itself; checks the registry's Docker-Content-Digest answer when present.
+   * Returns { digest, size }.
+   */
+  async pushBlob(ref: ImageReference, bytes: Uint8Array, signal?: AbortSignal): Promise<{ digest: string; size: number }> {
+    checkReference(ref);
+    const digest = sha256Digest(bytes);
+    const size = bytes.byteLength;
+    const what = `blob ${shortDigest(digest)} of ${nameOf(ref)}`;
+    // On the push scope: the one token then serves the HEAD, the upload and the manifest after it.
+    if (await this.headBlob(ref, digest, 'push', signal)) return { digest, size };
+
+    const start = await this.send(ref, `/v2/${ref.repository}/blobs/uploads/`, { method: 'POST', accept: '*/*', access: 'push', signal });
+    if (start.exchange.response.status !== 202) throw await this.statusError(start.exchange, ref, what, start.authorization, 'push');
+    const location = start.exchange.response.headers.get('location');
+    await start.exchange.discard();
+    const target = uploadTarget(location, start.exchange.url, digest, what);
+
+    const { exchange, authorization } = await this.send(ref, target, { method: 'PUT', accept: '*/*', body: bytes, contentType: 'application/octet-stream', access: 'push', signal });
+    const status = exchange.response.status;
+    if (status !== 201 && status !== 200 && status !== 204) throw await this.statusError(exchange, ref, what, authorization, 'push');
+    await exchange.discard();
+    checkStoredDigest(exchange, bytes, what);
+    return { digest, size };
+  }
+
+  /**
+   * PUTs a manifest or index under a tag or its digest (Content-Type = mediaType). Checks the bytes
+   * parse as JSON with that mediaType (never send what we could not read back), that a digest
+   * reference equals sha256(bytes), and that the registry's Docker-Content-Digest (if sent) equals
+   * sha256(bytes). Returns the digest.
+   */
+  async putManifest(ref: ImageReference, tagOrDigest: string, bytes: Uint8Array, mediaType: string, signal?: AbortSignal): Promise<string> {
+    checkReference(ref);
+    const byDigest = isDigest(tagOrDigest);
+    if (!byDigest && !TAG.test(tagOrDigest)) throw new OciError('BAD_REFERENCE', `"${String(tagOrDigest).slice(0, 80)}" is neither a tag nor a sha256/sha512 digest.`);
+    const what = `manifest ${nameOf(ref)}${byDigest ? `@${shortDigest(tagOrDigest)}` : `:${tagOrDigest}`}`;
+    if (bytes.byteLength > MAX_MANIFEST_BYTES) {
+      throw new OciError('TOO_LARGE', `The ${what} to push is ${formatBytes(bytes.byteLength)}, more than ${formatBytes(MAX_MANIFEST_BYTES)}, the most a manifest may be.`, 'Registries and clients refuse manifests this large; split it (an index of smaller manifests).');
+    }
+    checkPushableManifest(bytes, mediaType, what);
+    const hasher = digestHasher(byDigest ? tagOrDigest : 'sha256:');
+    hasher.update(bytes);
+    const digest = hasher.digest();
+    if (byDigest && digest !== tagOrDigest) {
+      throw new OciError('BAD_REFERENCE', `The ${what} to push has digest ${shortDigest(digest)}, not the ${shortDigest(tagOrDigest)} it would be stored under.`, 'Push it under its own digest, or under a tag.');
+    }
+    const { exchange, authorization } = await this.send(ref, `/v2/${ref.repository}/manifests/${tagOrDigest}`, { method: 'PUT', accept: '*/*', body: bytes, contentType: mediaType, access: 'push', signal });
+    const status = exchange.response.status;
+    if (status !== 201 && status !== 200 && status !== 204) throw await this.statusError(exchange, ref, what, authorization, 'push');
+    await exchange.discard();
+    checkStoredDigest(exchange, bytes, what);
+    return digest;
+  }
+
+  /** HEAD of a blob: true on 200 (or a redirect to its storage, which the registry only sends for a blob it has), false on 404. */
+  private async headBlob(ref: ImageReference, digest: string, access: RepositoryAccess, signal?: AbortSignal): Promise<boolean> {
+    const { exchange, authorization } = await this.send(ref, `/v2/${ref.repository}/blobs/${digest}`, { method: 'HEAD', accept: '*/*', access, signal });
+    const status = exchange.response.status;
+    if (status === 200 || status === 404 || REDIRECTS.has(status)) {
+      await exchange.discard();
+      return status !== 404;
+    }
+    throw await this.statusError(exchange, ref, `blob ${shortDigest(digest)} of ${nameOf(ref)}`, authorization, access);
+  }
+
   // --- manifests -------------------------------------------------------------------------
 
   private async fetchManifest(ref: ImageReference, tagOrDigest: string, signal?: AbortSignal): Promise<FetchedManifest | undefined> {
@@ -375,7 +474,7 @@ export class RegistryClient {
    * token for a known realm, Basic for a Basic registry), else anonymous; on a 401 one
    * answer to the challenge and one retry, never more.
    */
-  private async send(ref: ImageReference, pathAndQuery: string, opts: { accept: string; signal?: AbortSignal }): Promise<Sent> {
+  private async send(ref: ImageReference, pathAndQuery: string, opts: RegistryRequest): Promise<Sent> {
     checkReference(ref);
     const endpoint = registryEndpoint(ref.registry);
     const state = this.stateOf(endpoint);
@@ -399,10 +498,11 @@ export class RegistryClient {
     return this.sendAuthorized(ref, endpoint, state, pathAndQuery, opts);
   }
 
-  private async sendAuthorized(ref: ImageReference, endpoint: string, state: RegistryState, pathAndQuery: string, opts: { accept: string; signal?: AbortSignal }): Promise<Sent> {
-    const scope = pullScope(ref.repository);
-    let authorization = await this.knownAuthorization(ref, endpoint, state, scope, opts.signal);
-    let exchange = await this.sendToRegistry(endpoint, state, pathAndQuery, opts.accept, authorization.header, opts.signal);
+  private async sendAuthorized(ref: ImageReference, endpoint: string, state: RegistryState, pathAndQuery: string, opts: RegistryRequest): Promise<Sent> {
+    const access = opts.access ?? 'pull';
+    const scope = repositoryScope(ref.repository, access);
+    let authorization = await this.knownAuthorization(ref, endpoint, state, scope, access, opts.signal);
+    let exchange = await this.sendToRegistry(endpoint, state, pathAndQuery, opts, authorization.header);
     if (exchange.response.status !== 401) return { exchange, authorization };
 
     const challenges = parseAuthenticate(exchange.response.headers.get('www-authenticate'));
@@ -410,51 +510,59 @@ export class RegistryClient {
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
     const basic = challenges.find((c) => c.scheme === 'basic');
     if (bearer) {
-      const challenge = { realm: bearer.params.realm!, service: bearer.params.service, scope: bearer.params.scope || scope };
+      // A write needs its pull,push token even where the registry's challenge names less (a HEAD asks for pull).
+      const challenge = { realm: bearer.params.realm!, service: bearer.params.service, scope: access === 'push' ? withScope(scope, bearer.params.scope) : bearer.params.scope || scope };
       state.challenge = { scheme: 'bearer', realm: challenge.realm, ...(challenge.service !== undefined ? { service: challenge.service } : {}) };
       if (authorization.kind === 'bearer') this.tokens.delete(endpoint, scope);
       const f = authorization.fresh;
       // A token we just fetched for this very challenge would only be fetched again: no loop.
-      if (f && f.realm === challenge.realm && f.service === challenge.service && f.scope === challenge.scope) throw await this.unauthorized(ref, authorization, bearer);
-      authorization = await this.bearerAuthorization(ref, endpoint, state, challenge, scope, opts.signal);
+      if (f && f.realm === challenge.realm && f.service === challenge.service && f.scope === challenge.scope) throw await this.unauthorized(ref, authorization, bearer, undefined, access);
+      authorization = await this.bearerAuthorization(ref, endpoint, state, challenge, scope, opts.signal, access);
     } else if (basic) {
       state.challenge = { scheme: 'basic' };
-      if (authorization.kind === 'basic') throw await this.unauthorized(ref, authorization, basic);
+      if (authorization.kind === 'basic') throw await this.unauthorized(ref, authorization, basic, undefined, access);
       const basicAuth = await this.basicAuthorization(ref, endpoint, state);
-      if (!basicAuth) throw await this.unauthorized(ref, ANONYMOUS, basic);
+      if (!basicAuth) throw await this.unauthorized(ref, ANONYMOUS, basic, undefined, access);
       authorization = basicAuth;
     } else {
       const schemes = challenges.map((c) => c.scheme).join(', ');
       throw new OciError('AUTH_REQUIRED', `${nameOf(ref)} asks for ${schemes ? `an authentication scheme this extension does not support (${schemes})` : 'authentication without saying how (401 without WWW-Authenticate)'}.`, 'Use a registry that supports Docker\'s token or Basic authentication.');
     }
-    exchange = await this.sendToRegistry(endpoint, state, pathAndQuery, opts.accept, authorization.header, opts.signal);
+    exchange = await this.sendToRegistry(endpoint, state, pathAndQuery, opts, authorization.header);
     if (exchange.response.status === 401) {
       const again = parseAuthenticate(exchange.response.headers.get('www-authenticate'));
       await exchange.discard();
       if (authorization.kind === 'bearer') this.tokens.delete(endpoint, scope); // it does not work: never reuse it
-      throw await this.unauthorized(ref, authorization, again.find((c) => c.scheme === 'bearer' || c.scheme === 'basic'));
+      throw await this.unauthorized(ref, authorization, again.find((c) => c.scheme === 'bearer' || c.scheme === 'basic'), undefined, access);
     }
     return { exchange, authorization };
   }
 
-  /** Sends to the registry; decides HTTPS or (where allowed) plain HTTP on the first request. */
-  private async sendToRegistry(endpoint: string, state: RegistryState, pathAndQuery: string, accept: string, authorization: string | undefined, signal?: AbortSignal): Promise<Exchange> {
-    const headers: Record<string, string> = { accept };
+  /**
+   * Sends to the registry; decides HTTPS or (where allowed) plain HTTP on the first request.
+   * `pathAndQuery` starts with `/` and is appended to the endpoint, never resolved against it
+   * (a path beginning `//` must not name another host).
+   */
+  private async sendToRegistry(endpoint: string, state: RegistryState, pathAndQuery: string, opts: RegistryRequest, authorization: string | undefined): Promise<Exchange> {
+    const headers: Record<string, string> = { accept: opts.accept };
+    if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
     if (authorization) headers.authorization = authorization;
-    if (state.scheme) return this.sendPlain(new URL(pathAndQuery, `${state.scheme}://${endpoint}`), headers, signal);
+    const { signal, body, method } = opts;
+    const at = (scheme: string) => new URL(`${scheme}://${endpoint}${pathAndQuery.startsWith('/') ? '' : '/'}${pathAndQuery}`);
+    if (state.scheme) return this.sendPlain(at(state.scheme), headers, signal, body, method);
     try {
-      const exchange = await this.transport.send(new URL(pathAndQuery, `https://${endpoint}`), { headers, signal });
+      const exchange = await this.transport.send(at('https'), { headers, signal, body, method });
       state.scheme = 'https';
       return exchange;
     } catch (e) {
       if (!(e instanceof PlainHttpServer)) throw e;
       if (!this.httpAllowed(endpoint)) throw insecureRegistry(endpoint);
       state.scheme = 'http';
-      return this.sendPlain(new URL(pathAndQuery, `http://${endpoint}`), headers, signal);
+      return this.sendPlain(at('http'), headers, signal, body, method);
     }
   }
 
-  private async sendPlain(url: URL, headers: Record<string, string>, signal?: AbortSignal, body?: string, method?: 'POST'): Promise<Exchange> {
+  private async sendPlain(url: URL, headers: Record<string, string>, signal?: AbortSignal, body?: string | Uint8Array, method?: RegistryRequest['method']): Promise<Exchange> {
     try {
       return await this.transport.send(url, { headers, signal, body, method });
     } catch (e) {
@@ -464,13 +572,13 @@ export class RegistryClient {
   }
 
   /** An Authorization for a registry whose challenge we already know, without asking it first. */
-  private async knownAuthorization(ref: ImageReference, endpoint: string, state: RegistryState, scope: string, signal?: AbortSignal): Promise<Authorization> {
+  private async knownAuthorization(ref: ImageReference, endpoint: string, state: RegistryState, scope: string, access: RepositoryAccess, signal?: AbortSignal): Promise<Authorization> {
     const known = state.challenge;
     if (!known) return ANONYMOUS;
     if (known.scheme === 'basic') return (await this.basicAuthorization(ref, endpoint, state)) ?? ANONYMOUS;
     const cached = this.tokens.get(endpoint, scope, Date.now());
     if (cached) return { header: `Bearer ${cached.token}`, kind: 'bearer', usedCredentials: cached.usedCredentials === true, user: cached.user };
-    return this.bearerAuthorization(ref, endpoint, state, { realm: known.realm, service: known.service, scope }, scope, signal);
+    return this.bearerAuthorization(ref, endpoint, state, { realm: known.realm, service: known.service, scope }, scope, signal, access);
   }
 
   private async basicAuthorization(ref: ImageReference, _endpoint: string, state: RegistryState): Promise<Authorization | undefined> {
@@ -513,6 +621,7 @@ export class RegistryClient {
     challenge: { realm: string; service?: string; scope: string },
     cacheScope: string,
     signal?: AbortSignal,
+    access: RepositoryAccess = 'pull',
   ): Promise<Authorization> {
     const realm = safeUrl(challenge.realm);
     if (!realm || (realm.protocol !== 'https:' && realm.protocol !== 'http:') || realm.username || realm.password) {
@@ -557,13 +666,15 @@ export class RegistryClient {
       if (status === 401 || status === 403) {
         await exchange.discard();
         if (credential) {
-          throw new OciError(
-            status === 401 ? 'AUTH_REQUIRED' : 'DENIED',
-            status === 401 ? `${realm.host} rejected the credentials${credential.username ? ` of ${credential.username}` : ''} for ${ref.registry}.` : `${realm.host} refused ${credential.username ?? 'your account'} a token for ${nameOf(ref)}.`,
-            status === 401 ? `Run ${loginHint(ref.registry)} again (the extension uses the credentials of your Docker configuration).` : 'Check that the account has access to the repository.',
-          );
+          if (status === 401) {
+            throw new OciError('AUTH_REQUIRED', `${realm.host} rejected the credentials${credential.username ? ` of ${credential.username}` : ''} for ${ref.registry}.`, `Run ${loginHint(ref.registry)} again (the extension uses the credentials of your Docker configuration).`);
+          }
+          if (access === 'push') {
+            throw new OciError('DENIED', `${realm.host} refused ${credential.username ?? 'your account'} a token to push to ${nameOf(ref)}: the credentials may not write to ${ref.repository}.`, pushRemedy(ref));
+          }
+          throw new OciError('DENIED', `${realm.host} refused ${credential.username ?? 'your account'} a token for ${nameOf(ref)}.`, 'Check that the account has access to the repository.');
         }
-        throw await this.unauthorized(ref, ANONYMOUS, undefined, lookup);
+        throw await this.unauthorized(ref, ANONYMOUS, undefined, lookup, access);
       }
       throw await this.statusError(exchange, ref, `a token for ${nameOf(ref)} from ${realm.host}`, ANONYMOUS);
     }
@@ -580,14 +691,19 @@ export class RegistryClient {
   }
 
   /** The error for a registry that still says 401: why, and what the user can do. */
-  private async unauthorized(ref: ImageReference, authorization: Authorization, challenge: Challenge | undefined, known?: CredentialLookup & { withheld?: boolean }): Promise<OciError> {
+  private async unauthorized(ref: ImageReference, authorization: Authorization, challenge: Challenge | undefined, known?: CredentialLookup & { withheld?: boolean }, access: RepositoryAccess = 'pull'): Promise<OciError> {
     const lookup = known ?? (await this.usableCredential(ref, this.stateOf(registryEndpoint(ref.registry))));
     const login = loginHint(ref.registry);
     if (authorization.usedCredentials) {
       if (authorization.kind === 'basic') {
         return new OciError('AUTH_REQUIRED', `${ref.registry} rejected the username and password${authorization.user ? ` of ${authorization.user}` : ''}.`, `Run ${login} again (the extension uses the credentials of your Docker configuration).`);
       }
-      return new OciError('DENIED', `${ref.registry} does not let ${authorization.user ?? 'your account'} read ${ref.repository}${challenge?.params.error ? ` (${challenge.params.error})` : ''}.`, `Check that the account has access to ${ref.repository}, or ${login} with one that does.`);
+      const why = challenge?.params.error ? ` (${printable(challenge.params.error, 60)})` : '';
+      if (access === 'push') {
+        // A token obtained with the user's credentials, fetched fresh for the push scope, and still refused.
+        return new OciError('DENIED', `${ref.registry} does not let ${authorization.user ?? 'your account'} push to ${ref.repository}${why}: ${pushRefusal}.`, pushRemedy(ref));
+      }
+      return new OciError('DENIED', `${ref.registry} does not let ${authorization.user ?? 'your account'} read ${ref.repository}${why}.`, `Check that the account has access to ${ref.repository}, or ${login} with one that does.`);
     }
     if (lookup.problem) {
       return new OciError('CREDENTIALS', `${nameOf(ref)} requires sign-in, and the credentials could not be read: ${lookup.problem.message}`, lookup.problem.remedy);
@@ -595,11 +711,17 @@ export class RegistryClient {
     if (lookup.withheld) {
       return new OciError('INSECURE_REGISTRY', `${nameOf(ref)} requires sign-in, and credentials are never sent over plain HTTP to ${registryEndpoint(ref.registry)}.`, 'Serve the registry over HTTPS (extra CA certificates can be added in the settings).');
     }
+    if (access === 'push') {
+      return new OciError('AUTH_REQUIRED', `${nameOf(ref)} requires sign-in to push to it.`, pushRemedy(ref));
+    }
     return new OciError('AUTH_REQUIRED', `${nameOf(ref)} requires sign-in to read it, or does not exist.`, `Run ${login} (the extension uses the credentials of your Docker configuration), and check the repository name.`);
   }
 
-  /** An OciError for a status we do not handle in place; reads (a little of) the body for the registry's words. */
-  private async statusError(exchange: Exchange, ref: ImageReference, what: string, authorization: Authorization): Promise<OciError> {
+  /**
+   * An OciError for a status we do not handle in place; reads (a little of) the body for the
+   * registry's words. Writes (`access` 'push') get their own words for 403, 404, 400 and 413.
+   */
+  private async statusError(exchange: Exchange, ref: ImageReference, what: string, authorization: Authorization, access: RepositoryAccess = 'pull'): Promise<OciError> {
     const { status, statusText } = exchange.response;
     const headers = exchange.response.headers;
     let text = '';
@@ -609,9 +731,13 @@ export class RegistryClient {
       if (e instanceof OciError && e.code === 'CANCELLED') return e;
     }
     const said = registrySays(text);
+    if (access === 'push') {
+      const refused = pushStatusError(exchange, ref, what, authorization, text, said);
+      if (refused) return refused;
+    }
     switch (status) {
       case 401:
-        return this.unauthorized(ref, authorization, parseAuthenticate(headers.get('www-authenticate'))[0]);
+        return this.unauthorized(ref, authorization, parseAuthenticate(headers.get('www-authenticate'))[0], undefined, access);
       case 403:
         return new OciError('DENIED', `${exchange.url.host} refused access to ${what} (403${said}).`, `Check that ${authorization.user ?? 'your account'} has access, or ${loginHint(ref.registry)} with an account that does.`);
       case 404:
@@ -654,6 +780,110 @@ function safeUrl(text: string, base?: URL): URL | undefined {
 
 function insecureRegistry(hostPort: string): OciError {
   return new OciError('INSECURE_REGISTRY', `${hostPort} does not speak HTTPS, and plain HTTP is only used for localhost and the insecure registries you list.`, `If you trust the network to ${hostPort}, add it to the insecure registries setting.`);
+}
+
+/** Why a push with accepted credentials is refused, for messages. */
+const pushRefusal = 'the credentials are accepted but may not write there (they can at most read it: a read-only token or account, without the push scope)';
+
+function pushRemedy(ref: ImageReference): string {
+  return `Run ${loginHint(ref.registry)} with an account that may push to ${ref.repository} (the extension uses the credentials of your Docker configuration), or ask the registry's owner for push access.`;
+}
+
+/** The statuses a write gets its own words for: refused (403), no such repository (404), rejected content (400), too large (413). */
+function pushStatusError(exchange: Exchange, ref: ImageReference, what: string, authorization: Authorization, text: string, said: string): OciError | undefined {
+  const { status } = exchange.response;
+  const host = exchange.url.host;
+  const codes = errorCodesOf(text);
+  switch (status) {
+    case 403:
+      if (authorization.usedCredentials) {
+        return new OciError('DENIED', `${host} refused to let ${authorization.user ?? 'your account'} push to ${ref.repository} (403${said}): ${pushRefusal}.`, pushRemedy(ref));
+      }
+      return new OciError('DENIED', `${host} refused an anonymous push to ${ref.repository} (403${said}).`, pushRemedy(ref));
+    case 404:
+      if (codes.includes('BLOB_UPLOAD_UNKNOWN')) {
+        return new OciError('NOT_FOUND', `${host} no longer knows the upload of the ${what} (404${said}).`, 'The upload may have expired or been cancelled by the registry; push again.');
+      }
+      return new OciError(
+        'NOT_FOUND',
+        codes.includes('NAME_UNKNOWN') ? `${host} has no repository ${ref.repository} to push the ${what} to (404${said}).` : `${host} answered 404 to the push of the ${what}${said ? ` (${said.slice(2)})` : ''}.`,
+        'Check the repository name; some registries need the repository created before the first push.',
+      );
+    case 413:
+      return new OciError('TOO_LARGE', `${host} refused the ${what} as too large (413${said}).`, 'The registry limits the size of what it accepts; check its limits.');
+    case 400:
+      if (codes.includes('MANIFEST_BLOB_UNKNOWN') || codes.includes('BLOB_UNKNOWN')) {
+        return new OciError('BAD_RESPONSE', `${host} refused the ${what}: it references a blob ${ref.repository} does not have (400${said}).`, `Push the blobs the manifest references (its config and layers) to ${ref.repository} first.`);
+      }
+      return new OciError('BAD_RESPONSE', `${host} refused the ${what} (400${said}).`, 'The registry does not accept this content; check the manifest\'s media types, descriptors and digests.');
+    default:
+      return undefined;
+  }
+}
+
+/** Checks the Docker-Content-Digest a registry answers a write with (if it sends one) against the bytes sent. */
+function checkStoredDigest(exchange: Exchange, bytes: Uint8Array, what: string): void {
+  const header = exchange.response.headers.get('docker-content-digest');
+  if (header === null) return;
+  const said = header.trim();
+  if (!isDigest(said)) {
+    throw new OciError('BAD_RESPONSE', `${exchange.url.host} answered the push of the ${what} with an unreadable Docker-Content-Digest header.`, 'The registry is misbehaving; check what it stored before relying on it.');
+  }
+  // The registry may name the bytes with another algorithm than ours: hash them with its.
+  const hasher = digestHasher(said);
+  hasher.update(bytes);
+  const actual = hasher.digest();
+  if (actual !== said) {
+    throw new OciError(
+      'DIGEST_MISMATCH',
+      `${exchange.url.host} says it stored the ${what} as ${shortDigest(said)}, but the bytes sent have digest ${shortDigest(actual)}.`,
+      'The upload was changed by the registry or on the way: do not rely on what it stored. Retry, and report it to the registry\'s owner if it persists.',
+    );
+  }
+}
+
+/**
+ * Where to PUT the bytes of an upload: the registry's Location (relative or absolute), only on
+ * the registry's own origin, with its query (the upload state) kept and `digest=` added.
+ */
+function uploadTarget(location: string | null, registry: URL, digest: string, what: string): string {
+  const target = location ? safeUrl(location, registry) : undefined;
+  if (!target || (target.protocol !== 'https:' && target.protocol !== 'http:')) {
+    throw new OciError('BAD_RESPONSE', `${registry.host} started the upload of the ${what} without a usable Location.`, 'The registry is misbehaving; try again later.');
+  }
+  if (target.origin !== registry.origin) {
+    throw new OciError(
+      'BAD_RESPONSE',
+      `${registry.host} sent the upload of the ${what} to another server (${printable(target.origin, 100)}); the extension only uploads to the registry itself, where its credentials may go.`,
+      'The registry is misconfigured or something in between rewrites its answers; nothing was sent there.',
+    );
+  }
+  return `${target.pathname}${target.search ? `${target.search}&` : '?'}digest=${encodeURIComponent(digest)}`;
+}
+
+/**
+ * Throws INVALID_MANIFEST unless `bytes` is a manifest or index of `mediaType` that this client
+ * would read back (JSON of the right shape, no other `mediaType` declared inside).
+ */
+function checkPushableManifest(bytes: Uint8Array, mediaType: string, what: string): void {
+  const base = baseMediaType(mediaType);
+  const invalid = (why: string) => new OciError('INVALID_MANIFEST', `The ${what} to push ${why}; nothing was sent.`, 'This is a bug in what produced the manifest; report it.');
+  if (!isImageManifestMediaType(base) && !isIndexMediaType(base)) throw invalid(`has media type "${printable(mediaType, 100)}", not an OCI or Docker v2 manifest or index`);
+  try {
+    JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    throw invalid('is not valid JSON');
+  }
+  let parsed: ReturnType<typeof parseManifest>;
+  try {
+    parsed = parseManifest(bytes, base, what);
+  } catch (e) {
+    if (!(e instanceof OciError)) throw e;
+    // parseManifest words it as the registry's answer; keep only the reason ("config is not an object").
+    const reason = /not usable: (.*)\.$/.exec(e.message)?.[1];
+    throw invalid(`is not a usable ${base}${reason ? `: ${reason}` : ''}`);
+  }
+  if (parsed.mediaType !== base) throw invalid(`declares media type "${printable(parsed.mediaType, 100)}", not the ${base} it would be sent as`);
 }
 
 function mismatch(what: string, actual: string, expected: string): OciError {
@@ -713,6 +943,19 @@ function tagsOf(body: Buffer, name: string): string[] {
   return tags.filter((t): t is string => typeof t === 'string');
 }
 
+/**
+ * `ours` plus the scopes a challenge names that it does not cover (`repository:<repo>:pull` or
+ * `…:push` of the same repository are covered by `repository:<repo>:pull,push`), space-separated.
+ */
+function withScope(ours: string, challenged: string | undefined): string {
+  const covered = (s: string) => {
+    const [type, actions] = [s.slice(0, s.indexOf(':')), s.slice(s.lastIndexOf(':') + 1)];
+    const name = s.slice(s.indexOf(':') + 1, s.lastIndexOf(':'));
+    return type === 'repository' && `repository:${name}:pull,push` === ours && actions.split(',').every((a) => a === 'pull' || a === 'push');
+  };
+  const rest = (challenged ?? '').split(' ').filter((s) => s && s !== ours && !covered(s));
+  return [ours, ...rest].join(' ');
+}
 
 function endpointOf(ref: ImageReference): string {
   return registryEndpoint(ref.registry);

@@ -15,9 +15,10 @@ export interface TransportOptions {
 }
 
 export interface SendInit {
-  readonly method?: 'GET' | 'POST';
+  readonly method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
   readonly headers?: Record<string, string>;
-  readonly body?: string;
+  /** Sent as is; the timeout and the caller's signal cover its upload too. */
+  readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
 }
 

@@ -463,3 +463,25 @@ describe('registry client: blobs asked for twice', () => {
     assert.deepEqual(await other, blob, 'the other caller still gets the blob');
   });
 });
+
+describe('registry client: after docker login', () => {
+  it('keeps the answer of the Docker configuration, until told to forget it (Refresh after a sign-in)', async () => {
+    let login: { username: string; password: string } | undefined;
+    let lookups = 0;
+    const credentials: CredentialSource = {
+      get: async () => {
+        lookups++;
+        return login;
+      },
+    };
+    const f = scripted(({ headers }) => (headers.authorization === `Basic ${Buffer.from('u:p').toString('base64')}` ? manifest() : challenge('Basic realm="r"')));
+    const c = client(f, { credentials });
+    await rejectsWith(c.getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED');
+    login = { username: 'u', password: 'p' };
+    await rejectsWith(c.getManifest(ref('r.example/a'), 'v1'), 'AUTH_REQUIRED', undefined);
+    assert.equal(lookups, 1, 'the configuration is read once per client');
+    c.forgetCredentials();
+    await c.getManifest(ref('r.example/a'), 'v1');
+    assert.equal(lookups, 2);
+  });
+});
