@@ -84,7 +84,11 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     for (const map of [this.resolutions, this.resolved, this.listings, this.problems]) {
       for (const key of [...map.keys()]) if (!reference || key === reference || key.startsWith(`${reference}@`)) map.delete(key);
     }
-    if (node) return this.changes.fire(rootOf(node));
+    if (node) {
+      // Refresh is also the retry after a sign-in: read the Docker credentials again.
+      void this.session?.client.then((c) => c.forgetCredentials(), () => undefined);
+      return this.changes.fire(rootOf(node));
+    }
     this.endSession();
     this.images.rescan();
   }
@@ -100,6 +104,14 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     this.listings.delete(`${image.reference}@${digest}`);
     this.problems.delete(`${image.reference}@${digest}`);
     this.changes.fire(rootOf(node));
+  }
+
+  /** Something was just signed or attested: read those digests' attachments again, keep the rest. */
+  attachmentsChanged(digests: readonly string[]): void {
+    for (const map of [this.listings, this.problems]) {
+      for (const key of [...map.keys()]) if (digests.some((d) => key.endsWith(`@${d}`))) map.delete(key);
+    }
+    this.changes.fire(undefined);
   }
 
   /** The trust policy, trusted root or workspace trust changed: verify again, keep what the registry said. */

@@ -19,6 +19,9 @@
 //   referrers-text       the referrers API answered 200 text/plain; no fallback tag
 //   good                 behaves: `latest` and the manifest's digest, and its blob
 //
+// GET /_recorded answers what both hosts recorded so far ({ requests, other }, itself not
+// recorded), for tests that run in another process (the VS Code extension host).
+//
 // Also the test double for the referrers-API path: distribution 2.8 has no referrers API.
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -34,6 +37,12 @@ export interface RecordedRequest {
   readonly url: string;
   readonly authorization?: string;
   readonly accept?: string;
+}
+
+/** The body of `GET /_recorded`. */
+export interface RecordedRequests {
+  readonly requests: readonly RecordedRequest[];
+  readonly other: readonly RecordedRequest[];
 }
 
 export interface HostileRegistry {
@@ -115,6 +124,10 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hostile');
+    if (url.pathname === '/_recorded') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ requests, other: otherRequests } satisfies RecordedRequests));
+    }
     const recorded = { method: req.method ?? 'GET', url: req.url ?? '', authorization: req.headers.authorization, accept: req.headers.accept };
     requests.push(recorded);
     options.onRequest?.(recorded);

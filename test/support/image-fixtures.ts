@@ -1,9 +1,12 @@
 // Images for the Images view's tests and the demo: a real docker-registry holding an image
 // signed and attested by the real cosign with a key, a multi-arch index, and a workspace
-// that refers to them (Dockerfile, compose file) with a trust-policy rule for the key.
+// that refers to them (Dockerfile, compose file) with a trust-policy rule for the key. Beside
+// it, the hostile registry (test/support/hostile-registry.ts) for the view's error nodes: no
+// workspace file refers to it, the tests pin its images themselves.
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
+import { startHostileRegistry, type HostileRegistry } from './hostile-registry';
 import { startRegistry, type TestRegistry } from './registry';
 import { PREDICATES, startSigningKit, type SigningKit } from './signed-images';
 
@@ -16,6 +19,11 @@ export interface ImageFixtures {
   index: { reference: string; digest: string; platforms: string[] };
   /** Referred to in compose.yaml, never pushed. */
   missing: { reference: string };
+  /**
+   * The hostile registry (plain HTTP on loopback): its repository names pick the misbehaviour.
+   * `GET http://<host>/_recorded` lists the requests it and `otherHost` (where it redirects) saw.
+   */
+  hostile: { host: string; otherHost: string };
 }
 
 export const IMAGE_FIXTURES_FILE = '.image-fixtures.json';
@@ -28,7 +36,9 @@ export interface RunningImageFixtures {
 export async function writeImageFixtures(workspace: string): Promise<RunningImageFixtures> {
   const registry: TestRegistry = await startRegistry();
   let kit: SigningKit | undefined;
+  let hostile: HostileRegistry | undefined;
   try {
+    hostile = await startHostileRegistry();
     kit = await startSigningKit();
     const app = await registry.pushImage('demo/app', { tag: '1.0', seed: 'app' });
     const multi = await registry.pushIndex('demo/multi', '1.0');
@@ -57,17 +67,19 @@ export async function writeImageFixtures(workspace: string): Promise<RunningImag
       signed: { reference: `${registry.host}/demo/app:1.0`, digest: app.digest },
       index: { reference: `${registry.host}/demo/multi:1.0`, digest: multi.digest, platforms: multi.manifests.map((m) => [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/')) },
       missing: { reference: `${registry.host}/demo/missing:1` },
+      hostile: { host: hostile.host, otherHost: hostile.other.host },
     };
     await writeFile(path.join(workspace, IMAGE_FIXTURES_FILE), `${JSON.stringify(fixtures, null, 2)}\n`);
     const signingKit = kit;
+    const hostileRegistry = hostile;
     return {
       fixtures,
       close: async () => {
-        await Promise.allSettled([registry.close(), signingKit.close()]);
+        await Promise.allSettled([registry.close(), signingKit.close(), hostileRegistry.close()]);
       },
     };
   } catch (e) {
-    await Promise.allSettled([registry.close(), kit?.close()]);
+    await Promise.allSettled([registry.close(), kit?.close(), hostile?.close()]);
     throw e;
   }
 }
