@@ -466,7 +466,7 @@ describe('registry client: blobs asked for twice', () => {
 
 describe('registry client: after docker login', () => {
   it('keeps the answer of the Docker configuration, until told to forget it (Refresh after a sign-in)', async () => {
-    let login: { username: string; password: string } | undefined;
+    let login: { username: string; password: string } | undefined = undefined;
     let lookups = 0;
     const credentials: CredentialSource = {
       get: async () => {
