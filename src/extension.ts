@@ -16,6 +16,9 @@ import { registrySignInCommand, REGISTRY_SIGN_IN_COMMAND } from './commands/imag
 import { removeImageCommand, REMOVE_IMAGE_COMMAND } from './commands/images/removeImageCommand';
 import { verifyAgainCommand, VERIFY_AGAIN_COMMAND } from './commands/images/verifyAgainCommand';
 import { ImagesTree, type ImageNode } from './images/imagesTree';
+import { IMAGE_DOCUMENTS, ImageCodeLens } from './images/imageCodeLens';
+import { ATTEST_IMAGE_COMMAND, attestImageCommand } from './commands/images/attestImageCommand';
+import { SIGN_IMAGE_COMMAND, signImageCommand } from './commands/images/signImageCommand';
 import { REGISTRY_SETTINGS } from './images/registryAccess';
 import { WorkspaceImages } from './images/workspaceImages';
 import { ATTACHMENT_SCHEME, AttachmentDocuments } from './ui/attachmentDocuments';
@@ -95,6 +98,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
 
   let prompts: SigningPrompts = vscodeSigningPrompts;
   const workspaceImages = new WorkspaceImages(context.workspaceState);
+  const imageCodeLens = new ImageCodeLens();
   const imagesTree = new ImagesTree(workspaceImages, async (image) => {
     // Images are judged by the policy of the folder that refers to them (else the first folder's).
     const where = image.uses[0]?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
@@ -159,6 +163,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
         imagesTree.trustChanged();
       }
       if (REGISTRY_SETTINGS.some((s) => e.affectsConfiguration(s))) imagesTree.registrySettingsChanged();
+      if (e.affectsConfiguration('sigstore.images.codeLens')) imageCodeLens.refresh();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       void policies.reload();
@@ -179,6 +184,10 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     vscode.window.createTreeView('sigstore.images', { treeDataProvider: imagesTree, showCollapseAll: true }),
     vscode.workspace.registerTextDocumentContentProvider(ATTACHMENT_SCHEME, attachmentDocuments),
     vscode.commands.registerCommand(ADD_IMAGE_COMMAND, (reference?: string) => addImageCommand(services, reference)),
+    vscode.commands.registerCommand(SIGN_IMAGE_COMMAND, (target?: ImageNode | { reference: string }) => signImageCommand(services, target)),
+    vscode.commands.registerCommand(ATTEST_IMAGE_COMMAND, (target?: ImageNode | { reference: string }) => attestImageCommand(services, target)),
+    imageCodeLens,
+    vscode.languages.registerCodeLensProvider(IMAGE_DOCUMENTS, imageCodeLens),
     vscode.commands.registerCommand(REMOVE_IMAGE_COMMAND, (node?: ImageNode) => removeImageCommand(services, node)),
     vscode.commands.registerCommand(REFRESH_IMAGES_COMMAND, (node?: ImageNode) => refreshImagesCommand(services, node)),
     vscode.commands.registerCommand(OPEN_ATTACHMENT_COMMAND, (node?: ImageNode) => openAttachmentCommand(services, node)),

@@ -4,6 +4,8 @@
  * Exit status: 0 when no result is failed (with --strict: every result is verified), 1 otherwise, 2 usage errors.
  *   sigstore sign [--key FILE] … FILE...   (signCommand.ts)
  *   sigstore tree [--policy FILE] … REF     (treeCommand.ts)
+ *   sigstore sign-image [--key FILE] … REF   (signImageCommand.ts)
+ *   sigstore attest-image --predicate F --type T … REF  (attestImageCommand.ts)
  */
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -14,7 +16,9 @@ import { companionTargets } from '../core/verify/companionVerifier';
 import type { SignerInfo, VerificationResult } from '../core/verify/result';
 import { PUBLIC_GOOD_REKOR_URL } from '../core/verify/trustInputs';
 import { VerificationCache } from '../core/verify/verificationCache';
+import { ATTEST_IMAGE_USAGE, attestImageCommand } from './attestImageCommand';
 import { SIGN_USAGE, signCommand } from './signCommand';
+import { SIGN_IMAGE_USAGE, signImageCommand } from './signImageCommand';
 import { TREE_USAGE, treeCommand } from './treeCommand';
 import { useEnvironmentProxy } from './environmentProxy';
 import { policyState, trustedRootOf } from './trustFlags';
@@ -25,7 +29,9 @@ const USAGE = `usage: sigstore verify [--policy FILE] [--trusted-root FILE] [--r
   PATH is a file or a folder (walked like the Explorer, skipping .git and node_modules).
   Exit status: 0 no result failed (--strict: all verified), 1 otherwise, 2 usage error.
 ${SIGN_USAGE}
-${TREE_USAGE}`;
+${TREE_USAGE}
+${SIGN_IMAGE_USAGE}
+${ATTEST_IMAGE_USAGE}`;
 
 const SKIPPED_FOLDERS = new Set(['.git', 'node_modules']);
 
@@ -155,6 +161,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'verify') return await verifyCommand(rest);
     if (command === 'sign') return await signCommand(rest);
     if (command === 'tree') return await treeCommand(rest);
+    if (command === 'sign-image') return await signImageCommand(rest);
+    if (command === 'attest-image') return await attestImageCommand(rest);
     if (command === '--help' || command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return 0;

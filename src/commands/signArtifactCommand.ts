@@ -6,8 +6,7 @@ import type { FileSigner, SignedFile } from '../core/sign/fileSigning';
 import type { VerificationResult } from '../core/verify/result';
 import { loadCore } from '../coreLoader';
 import type { ExtensionServices } from '../services';
-import { signingSettings } from '../signingSettings';
-import { unlockSigningKey } from '../signingKey';
+import { prepareSigner, type Progress } from '../signerSetup';
 import type { SigningMethod } from '../ui/signingPrompts';
 import { requireTrustedWorkspace, showSigningError } from '../ui/signingMessages';
 
@@ -116,44 +115,6 @@ async function filesToSign(services: ExtensionServices, clicked?: vscode.Uri, se
     paths.push(uri.fsPath);
   }
   return [...new Set(paths)];
-}
-
-type Progress = vscode.Progress<{ message?: string; increment?: number }>;
-
-async function prepareSigner(services: ExtensionServices, method: SigningMethod, progress: Progress, signal: AbortSignal): Promise<FileSigner | undefined> {
-  const settings = signingSettings();
-  const core = loadCore();
-  if (method === 'key') {
-    progress.report({ message: 'Unlocking the key…' });
-    const unlocked = await unlockSigningKey(services, signal);
-    if (!unlocked) return undefined;
-    services.log.info(`Signing with the key ${unlocked.path}`);
-    return {
-      kind: 'key',
-      key: unlocked.key,
-      publicKeyPem: unlocked.publicKeyPem,
-      ...(settings.uploadKeySignatures ? { logSignature: (s, sig) => core.logKeySignature(s, settings.rekorURL, sig) } : {}),
-    };
-  }
-  progress.report({ message: 'Signing in…' });
-  const { prompts } = services.signing;
-  const identity = await core.obtainIdentityToken({
-    issuer: settings.issuer,
-    clientId: settings.clientId,
-    flow: settings.flow,
-    redirectPort: settings.redirectPort,
-    signal,
-    onDeviceCode: async (code) => {
-      if (!(await prompts.presentDeviceCode(code))) throw new vscode.CancellationError();
-      progress.report({ message: `Waiting for you to confirm the code ${code.userCode} in the browser…` });
-    },
-    openBrowser: async (url) => {
-      progress.report({ message: 'Waiting for you to sign in in the browser…' });
-      if (!(await prompts.openBrowser(url))) throw new vscode.CancellationError();
-    },
-  });
-  services.log.info(`Signed in as ${identity.identity} (${identity.issuer}) through ${identity.source}`);
-  return { kind: 'keyless', session: core.createKeylessSession(identity.token, settings) };
 }
 
 async function signAll(

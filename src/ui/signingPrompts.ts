@@ -28,7 +28,45 @@ export interface SigningPrompts {
   rememberPassword(keyPath: string): Promise<boolean>;
   confirmReplaceKey(existing: readonly string[]): Promise<boolean>;
   chooseFolder(folders: readonly vscode.WorkspaceFolder[]): Promise<vscode.Uri | undefined>;
+  /** An image reference to sign or attest, when the command was not run on one. */
+  imageReference(action: ImageAction): Promise<string | undefined>;
+  /**
+   * Shows the digest the reference resolved to, which is what gets signed. For an index with
+   * platforms: the index alone, or also each platform manifest (cosign --recursive).
+   */
+  confirmImageDigest(request: ImageDigestRequest): Promise<'image' | 'recursive' | undefined>;
+  /** Optional annotations as key=value (cosign -a); [] for none, undefined to stop. */
+  imageAnnotations(): Promise<string[] | undefined>;
+  /** The JSON file holding an attestation's predicate. */
+  choosePredicateFile(): Promise<vscode.Uri | undefined>;
+  /** The predicate type: a cosign --type name or a URI. */
+  choosePredicateType(predicateFile: vscode.Uri): Promise<string | undefined>;
 }
+
+export type ImageAction = 'sign' | 'attest';
+
+export interface ImageDigestRequest {
+  readonly action: ImageAction;
+  /** As written (a tag, usually). */
+  readonly reference: string;
+  /** `registry/repo@sha256:…`: what is signed. */
+  readonly pinned: string;
+  readonly kind: 'index' | 'manifest';
+  /** Platform manifests of an index (0 for a manifest). */
+  readonly platforms: number;
+  /** Where it will be stored, in words. */
+  readonly storage: string;
+}
+
+/** Predicate types offered for Attest Image, with cosign's --type names. */
+const PREDICATE_CHOICES: ReadonlyArray<{ label: string; type: string }> = [
+  { label: 'SLSA provenance v1', type: 'slsaprovenance1' },
+  { label: 'SLSA provenance v0.2', type: 'slsaprovenance' },
+  { label: 'SPDX SBOM', type: 'spdxjson' },
+  { label: 'CycloneDX SBOM', type: 'cyclonedx' },
+  { label: 'OpenVEX', type: 'openvex' },
+  { label: 'custom (cosign)', type: 'custom' },
+];
 
 export const vscodeSigningPrompts: SigningPrompts = {
   async chooseMethod(last) {
@@ -131,6 +169,71 @@ export const vscodeSigningPrompts: SigningPrompts = {
     return answer === 'Replace';
   },
 
+  async imageReference(action) {
+    const value = await vscode.window.showInputBox({
+      title: `Sigstore: ${action === 'sign' ? 'Sign' : 'Attest'} Image`,
+      prompt: 'An image reference, e.g. ghcr.io/org/app:1.2 — it is resolved to a digest, and the digest is signed.',
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : 'Enter an image reference.'),
+    });
+    return value?.trim() || undefined;
+  },
+
+  async confirmImageDigest(request) {
+    const verb = request.action === 'sign' ? 'Sign' : 'Attest';
+    const tagged = request.reference.includes('@') ? '' : `${request.reference} resolves to this digest now. `;
+    const buttons = request.kind === 'index' && request.platforms > 0 && request.action === 'sign' ? [verb, `${verb} Index and ${request.platforms} Platforms`] : [verb];
+    const answer = await vscode.window.showInformationMessage(
+      `${verb} ${request.pinned}?`,
+      {
+        modal: true,
+        detail: `${tagged}The ${request.action === 'sign' ? 'signature' : 'attestation'} is bound to the digest, not to a tag, and is stored ${request.storage}.${request.kind === 'index' ? ' This is a multi-platform index.' : ''}`,
+      },
+      ...buttons,
+    );
+    return answer === verb ? 'image' : answer ? 'recursive' : undefined;
+  },
+
+  async imageAnnotations() {
+    const value = await vscode.window.showInputBox({
+      title: 'Sigstore: annotations (optional)',
+      prompt: 'key=value pairs separated by commas, signed with the image (cosign -a). Leave empty for none.',
+      ignoreFocusOut: true,
+      validateInput: (v) => (splitAnnotations(v).some((pair) => !/^[^=\s][^=]*=/.test(pair)) ? 'Write each annotation as key=value.' : undefined),
+    });
+    return value === undefined ? undefined : splitAnnotations(value);
+  },
+
+  async choosePredicateFile() {
+    const files = await vscode.workspace.findFiles('**/*.json', '{**/node_modules/**,**/.git/**,**/*.sigstore.json}', 200);
+    const browse = { label: '$(folder-opened) Browse…', uri: undefined };
+    const picked = await vscode.window.showQuickPick(
+      [...files.sort((a, b) => a.fsPath.localeCompare(b.fsPath)).map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri })), browse],
+      { title: 'Sigstore: Attest Image', placeHolder: 'The JSON file holding the predicate (provenance, SBOM, VEX…)' },
+    );
+    if (!picked) return undefined;
+    if (picked.uri) return picked.uri;
+    const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { JSON: ['json'] }, openLabel: 'Attest With', title: 'Sigstore: predicate file' });
+    return chosen?.[0];
+  },
+
+  async choosePredicateType(predicateFile) {
+    const other = { label: '$(link) Other predicate type…', type: '' };
+    const picked = await vscode.window.showQuickPick([...PREDICATE_CHOICES, other], {
+      title: `Sigstore: what is ${basename(predicateFile.fsPath)}?`,
+      placeHolder: 'The predicate type, as cosign attest --type names it',
+    });
+    if (!picked) return undefined;
+    if (picked.type) return picked.type;
+    const uri = await vscode.window.showInputBox({
+      title: 'Sigstore: predicate type',
+      prompt: 'The predicate type URI, e.g. https://example.com/attestations/review/v1',
+      ignoreFocusOut: true,
+      validateInput: (v) => (/^https?:\/\/\S+$/.test(v.trim()) ? undefined : 'Enter an http(s) URI.'),
+    });
+    return uri?.trim() || undefined;
+  },
+
   async chooseFolder(folders) {
     const picked = await vscode.window.showQuickPick(
       folders.map((f) => ({ label: f.name, description: f.uri.fsPath, uri: f.uri })),
@@ -139,3 +242,10 @@ export const vscodeSigningPrompts: SigningPrompts = {
     return picked?.uri;
   },
 };
+
+function splitAnnotations(value: string): string[] {
+  return value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
