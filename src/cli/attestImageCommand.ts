@@ -4,11 +4,10 @@
  * referrer or in the `.att` tag. Exit status as sign-image.
  */
 import { resolve } from 'node:path';
-import { abortable } from '../core/abortable';
 import { readLimited } from '../core/artifacts/artifact';
 import { parsePredicate, predicateTypeOf } from '../core/imageSigning/payloads';
 import { attestImage } from '../core/imageSigning/signImage';
-import { clientFor, parseImageSigningArgs, referenceOf, report, resolveForSigning, signerFor, type ImageSigningFlags } from './imageSigningRun';
+import { parseImageSigningArgs, resolveSignAndPush, type ImageSigningFlags } from './imageSigningRun';
 import { display, interruptible, messageOf, SetupError } from './signingSetup';
 
 export const ATTEST_IMAGE_USAGE = `usage: sigstore attest-image [--key FILE] [--identity-token TOKEN] --predicate FILE --type TYPE
@@ -52,23 +51,5 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   } catch (e) {
     throw new SetupError(messageOf(e));
   }
-  const ref = referenceOf(o);
-  const client = clientFor(o);
-  try {
-    const image = await resolveForSigning(client, ref, signal).catch((e: unknown) => {
-      if (signal.aborted) throw e;
-      throw new SetupError(messageOf(e));
-    });
-    const signer = await signerFor(o, signal);
-    try {
-      report(await abortable(attestImage(client, image, signer, { storage: o.storage, predicateType, predicate, signal }), signal));
-      return 0;
-    } catch (e) {
-      if (signal.aborted) throw e;
-      process.stderr.write(`error: ${image.name}@${image.digest} was not attested: ${messageOf(e)}\n`);
-      return 1;
-    }
-  } finally {
-    await client.close();
-  }
+  return resolveSignAndPush(o, signal, 'attested', async (client, image, signer) => [await attestImage(client, image, signer, { storage: o.storage, predicateType, predicate, signal })]);
 }

@@ -57,7 +57,7 @@ export function parseImageSigningArgs<T extends ImageSigningFlags>(args: string[
   return o;
 }
 
-export function referenceOf(o: ImageSigningFlags): ImageReference {
+function referenceOf(o: ImageSigningFlags): ImageReference {
   try {
     return parseImageReference(o.reference!);
   } catch (e) {
@@ -65,12 +65,12 @@ export function referenceOf(o: ImageSigningFlags): ImageReference {
   }
 }
 
-export function clientFor(o: ImageSigningFlags): RegistryClient {
+function clientFor(o: ImageSigningFlags): RegistryClient {
   return new RegistryClient({ credentials: dockerCredentials(), insecureRegistries: o.insecure, userAgent: 'sigstore-cli' });
 }
 
 /** Resolves the reference to the digest that will be signed, and says so before anything is signed. */
-export async function resolveForSigning(client: RegistryClient, ref: ImageReference, signal: AbortSignal): Promise<ResolvedImage> {
+async function resolveForSigning(client: RegistryClient, ref: ImageReference, signal: AbortSignal): Promise<ResolvedImage> {
   const image = await abortable(resolveImage(client, ref, { signal }), signal);
   const pinned = formatReference(ref, { digest: image.digest });
   if (ref.digest) process.stderr.write(`Signing ${pinned} (${image.kind === 'index' ? 'an index' : 'a manifest'}).\n`);
@@ -78,7 +78,7 @@ export async function resolveForSigning(client: RegistryClient, ref: ImageRefere
   return image;
 }
 
-export async function signerFor(o: ImageSigningFlags, signal: AbortSignal): Promise<ImageSigner> {
+async function signerFor(o: ImageSigningFlags, signal: AbortSignal): Promise<ImageSigner> {
   const services = servicesOf(o);
   if (o.key) {
     const key = await readKey(o.key, signal);
@@ -90,7 +90,39 @@ export async function signerFor(o: ImageSigningFlags, signal: AbortSignal): Prom
   return keylessImageSigner(createKeylessSession(identity.token, services));
 }
 
-export function report(signed: SignedManifest): void {
+/**
+ * Resolves the reference (before any sign-in: a mistyped reference should not cost one), gets
+ * the signer, runs `work` and reports what it wrote. 0 done, 1 refused (by the registry or a
+ * service); setup problems throw SetupError (2).
+ */
+export async function resolveSignAndPush(
+  o: ImageSigningFlags,
+  signal: AbortSignal,
+  done: 'signed' | 'attested',
+  work: (client: RegistryClient, image: ResolvedImage, signer: ImageSigner) => Promise<SignedManifest[]>,
+): Promise<number> {
+  const ref = referenceOf(o);
+  const client = clientFor(o);
+  try {
+    const image = await resolveForSigning(client, ref, signal).catch((e: unknown) => {
+      if (signal.aborted) throw e;
+      throw new SetupError(messageOf(e));
+    });
+    const signer = await signerFor(o, signal);
+    try {
+      (await abortable(work(client, image, signer), signal)).forEach(report);
+      return 0;
+    } catch (e) {
+      if (signal.aborted) throw e;
+      process.stderr.write(`error: ${image.name}@${image.digest} was not ${done}: ${messageOf(e)}\n`);
+      return 1;
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+function report(signed: SignedManifest): void {
   const details = [
     `manifest ${signed.written.digest}`,
     ...(signed.written.fallbackTag ? [`fallback index ${signed.written.fallbackTag}`] : []),

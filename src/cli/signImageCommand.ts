@@ -4,10 +4,9 @@
  * Exit status: 0 signed, 1 signed nothing (the registry or a service refused), 2 usage or
  * setup error, 130 interrupted.
  */
-import { abortable } from '../core/abortable';
 import { parseAnnotations } from '../core/imageSigning/payloads';
 import { signImage } from '../core/imageSigning/signImage';
-import { clientFor, parseImageSigningArgs, referenceOf, report, resolveForSigning, signerFor, type ImageSigningFlags } from './imageSigningRun';
+import { parseImageSigningArgs, resolveSignAndPush, type ImageSigningFlags } from './imageSigningRun';
 import { interruptible, messageOf, SetupError } from './signingSetup';
 
 export const SIGN_IMAGE_USAGE = `usage: sigstore sign-image [--key FILE] [--identity-token TOKEN] [--storage referrers|cosign-tag]
@@ -47,28 +46,5 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   } catch (e) {
     throw new SetupError(messageOf(e));
   }
-  const ref = referenceOf(o);
-  const client = clientFor(o);
-  try {
-    // Resolve before signing in: a mistyped reference should not cost a sign-in.
-    const image = await resolveForSigning(client, ref, signal).catch((e: unknown) => {
-      if (signal.aborted) throw e;
-      throw new SetupError(messageOf(e));
-    });
-    const signer = await signerFor(o, signal);
-    try {
-      const signed = await abortable(
-        signImage(client, image, signer, { storage: o.storage, annotations, recursive: o.recursive, signal }),
-        signal,
-      );
-      signed.forEach(report);
-      return 0;
-    } catch (e) {
-      if (signal.aborted) throw e;
-      process.stderr.write(`error: ${image.name}@${image.digest} was not signed: ${messageOf(e)}\n`);
-      return 1;
-    }
-  } finally {
-    await client.close();
-  }
+  return resolveSignAndPush(o, signal, 'signed', (client, image, signer) => signImage(client, image, signer, { storage: o.storage, annotations, recursive: o.recursive, signal }));
 }

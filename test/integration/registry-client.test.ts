@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { dockerCredentials, staticCredentials } from '../../src/core/oci/dockerCredentials';
-import { OciError, type OciErrorCode } from '../../src/core/oci/errors';
 import { formatReference, parseImageReference, type ImageReference } from '../../src/core/oci/reference';
 import { RegistryClient, type RegistryClientOptions } from '../../src/core/oci/registryClient';
 import { HOSTILE_USER, startHostileRegistry, type HostileRegistry, type RecordedRequest } from '../support/hostile-registry';
 import { ALICE, ALICE_IDENTITY_TOKEN, MALLORY, OCI_INDEX, sha256, startRegistry, type TestRegistry } from '../support/registry';
+import { rejectsWith } from '../support/oci-errors';
 
 const ALL_MANIFEST_TYPES = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -24,21 +24,6 @@ const ALL_MANIFEST_TYPES = [
 ];
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const SBOM_TYPE = 'application/spdx+json';
-
-/** Asserts that `promise` rejects with an OciError of `code` whose message matches `message`. */
-async function rejectsWith(promise: Promise<unknown>, code: OciErrorCode, message?: RegExp): Promise<OciError> {
-  let error: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error instanceof OciError, `expected an OciError ${code}, got ${error === undefined ? 'success' : String(error)}`);
-  assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-  if (message) assert.match(error.message, message);
-  assert.ok(error.remedy === undefined || error.remedy.length > 0);
-  return error;
-}
 
 function refOf(host: string, name: string): ImageReference {
   return parseImageReference(`${host}/${name}`);

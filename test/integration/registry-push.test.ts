@@ -7,26 +7,13 @@
 import { strict as assert } from 'node:assert';
 
 import { staticCredentials } from '../../src/core/oci/dockerCredentials';
-import { OciError, type OciErrorCode } from '../../src/core/oci/errors';
 import { parseImageReference, type ImageReference } from '../../src/core/oci/reference';
 import { RegistryClient, type RegistryClientOptions } from '../../src/core/oci/registryClient';
 import { ALICE, MALLORY, OCI_INDEX, OCI_MANIFEST, READER, sha256, startRegistry, type TestRegistry } from '../support/registry';
+import { rejectsWith } from '../support/oci-errors';
 
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar';
-
-async function rejectsWith(promise: Promise<unknown>, code: OciErrorCode, message?: RegExp): Promise<OciError> {
-  let error: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error instanceof OciError, `expected an OciError ${code}, got ${error === undefined ? 'success' : String(error)}`);
-  assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-  if (message) assert.match(error.message, message);
-  return error;
-}
 
 function refOf(host: string, name: string): ImageReference {
   return parseImageReference(`${host}/${name}`);

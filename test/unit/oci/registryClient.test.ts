@@ -8,52 +8,18 @@ import { createHash } from 'node:crypto';
 
 import type { CredentialSource } from '../../../src/core/oci/dockerCredentials';
 import { staticCredentials } from '../../../src/core/oci/dockerCredentials';
-import { OciError, type OciErrorCode } from '../../../src/core/oci/errors';
+import { OciError } from '../../../src/core/oci/errors';
 import { OCI_INDEX, OCI_MANIFEST } from '../../../src/core/oci/mediaTypes';
 import { parseImageReference } from '../../../src/core/oci/reference';
 import { RegistryClient, type RegistryClientOptions } from '../../../src/core/oci/registryClient';
-
-interface Call {
-  readonly url: URL;
-  readonly method: string;
-  readonly headers: Record<string, string>;
-  readonly body?: string;
-}
-type Handler = (call: Call) => Response | Promise<Response>;
-
-/** A fetch that answers from `handler` and records every call. */
-function scripted(handler: Handler): typeof fetch & { calls: Call[] } {
-  const calls: Call[] = [];
-  const f = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const call: Call = { url: new URL(String(input)), method: init?.method ?? 'GET', headers: { ...(init?.headers as Record<string, string>) }, body: init?.body as string | undefined };
-    calls.push(call);
-    return handler(call);
-  };
-  return Object.assign(f as typeof fetch, { calls });
-}
-
-function failure(code: string, message = code): Error {
-  return Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) });
-}
+import { rejectsWith } from '../../support/oci-errors';
+import { failure, json, scripted } from './scriptedFetch';
 
 const sha = (b: Buffer | string, alg: 'sha256' | 'sha512' = 'sha256') => `${alg}:${createHash(alg).update(b).digest('hex')}`;
 const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha('{}'), size: 2 }, layers: [] }));
 const MANIFEST_DIGEST = sha(manifestBytes);
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 const manifest = (headers: Record<string, string> = { 'docker-content-digest': MANIFEST_DIGEST }) => new Response(manifestBytes, { status: 200, headers: { 'content-type': OCI_MANIFEST, ...headers } });
 const challenge = (value: string) => json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'www-authenticate': value });
-
-async function rejectsWith(promise: Promise<unknown>, code: OciErrorCode, message?: RegExp): Promise<OciError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(e instanceof OciError, `expected OciError ${code}, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected OciError ${code}, got success`);
-}
 
 const client = (f: typeof fetch, options: RegistryClientOptions = {}) => new RegistryClient({ fetch: f, ...options });
 const ref = (text: string) => parseImageReference(text);
@@ -164,7 +130,7 @@ describe('registry client: tokens', () => {
   it('exchanges an identity token by POST, and falls back to GET where the realm has no OAuth2 endpoint', async () => {
     const f = scripted(({ url, method, body, headers }) => {
       if (url.pathname === '/token' && method === 'POST') {
-        const form = new URLSearchParams(body);
+        const form = new URLSearchParams(body?.toString());
         assert.deepEqual([form.get('grant_type'), form.get('refresh_token'), form.get('service'), form.get('scope'), form.get('client_id')], ['refresh_token', 'refresh', 's', 'repository:a:pull', 'sigstore-vscode']);
         return json(404, {});
       }

@@ -8,37 +8,12 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 
 import { staticCredentials } from '../../../src/core/oci/dockerCredentials';
-import { OciError, type OciErrorCode } from '../../../src/core/oci/errors';
+import type { OciErrorCode } from '../../../src/core/oci/errors';
 import { OCI_INDEX, OCI_MANIFEST } from '../../../src/core/oci/mediaTypes';
 import { parseImageReference } from '../../../src/core/oci/reference';
 import { MAX_MANIFEST_BYTES, RegistryClient, type RegistryClientOptions } from '../../../src/core/oci/registryClient';
-
-interface Call {
-  readonly url: URL;
-  readonly method: string;
-  readonly headers: Record<string, string>;
-  readonly body?: Buffer;
-  readonly signal?: AbortSignal;
-}
-type Handler = (call: Call) => Response | Promise<Response>;
-
-/** A fetch that answers from `handler` and records every call, its body and its signal. */
-function scripted(handler: Handler): typeof fetch & { calls: Call[] } {
-  const calls: Call[] = [];
-  const f = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const raw = init?.body as Uint8Array | string | undefined;
-    const call: Call = {
-      url: new URL(String(input)),
-      method: init?.method ?? 'GET',
-      headers: { ...(init?.headers as Record<string, string>) },
-      ...(raw !== undefined && raw !== null ? { body: Buffer.from(raw as Uint8Array) } : {}),
-      ...(init?.signal ? { signal: init.signal } : {}),
-    };
-    calls.push(call);
-    return handler(call);
-  };
-  return Object.assign(f as typeof fetch, { calls });
-}
+import { rejectsWith } from '../../support/oci-errors';
+import { json, scripted, type Call, type Handler } from './scriptedFetch';
 
 /** Never answers; rejects like fetch does once the request's signal aborts. */
 function hangs(call: Call): Promise<Response> {
@@ -48,22 +23,9 @@ function hangs(call: Call): Promise<Response> {
 }
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 const registryError = (status: number, code: string, message: string, headers: Record<string, string> = {}) => json(status, { errors: [{ code, message }] }, headers);
 const challenge = (value: string) => registryError(401, 'UNAUTHORIZED', 'authentication required', { 'www-authenticate': value });
 const created = (headers: Record<string, string> = {}) => new Response(null, { status: 201, headers });
-
-async function rejectsWith(promise: Promise<unknown>, code: OciErrorCode, message?: RegExp): Promise<OciError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(e instanceof OciError, `expected OciError ${code}, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected OciError ${code}, got success`);
-}
 
 const client = (f: typeof fetch, options: RegistryClientOptions = {}) => new RegistryClient({ fetch: f, ...options });
 const ref = (text: string) => parseImageReference(text);
