@@ -53,7 +53,7 @@ const REMEDY = {
   payload: 'The signature layer is damaged or was not written by cosign; do not trust it. Sign the image again.',
   otherImage: 'It was made for another image, or copied here from one: do not trust it for this image.',
   otherRepository:
-    'It was made for another repository (copies and mirrors keep the original name): verify the image where it was signed, or do not trust it here.',
+    'Copies and mirrors keep the original repository\'s signatures: if this is a copy you expect, verify the original; to accept signatures made for it here, sign this repository too.',
   noTime:
     'The certificate is short-lived, and nothing (no Rekor bundle annotation, no RFC 3161 timestamp) proves the signature was made while it was valid. Sign with a transparency-log upload, or verify with cosign against the log.',
   notary: 'Verify it with the Notary Project\'s notation CLI.',
@@ -160,11 +160,11 @@ async function verifySimpleSigning(run: EvidenceBuilder, loaded: LoadedAttachmen
     return run.stop('artifact-binding', 'failed', `The signature is for ${named}, not for this image (${imageDigest}).`, REMEDY.otherImage);
   }
   const repository = `${ref.registry}/${ref.repository}`;
-  if (typeof signedReference !== 'string' || !sameRepository(signedReference, ref)) {
-    const named = typeof signedReference === 'string' ? `the repository ${signedReference}` : 'no repository';
-    return run.stop('artifact-binding', 'failed', `The signature names ${named}, not ${repository}.`, REMEDY.otherRepository);
-  }
-  run.pass('artifact-binding', `docker-manifest-digest ${imageDigest}; docker-reference ${signedReference}`);
+  if (typeof signedReference !== 'string') return run.stop('artifact-binding', 'failed', `The signature names no repository (critical.identity.docker-reference), only ${imageDigest}.`, REMEDY.payload);
+  // A copy or mirror of the image keeps the signature of the original (cosign copy does this):
+  // the digest binds the content, so the signature is checked, but it was not made for here.
+  const elsewhere = !sameRepository(signedReference, ref);
+  run.pass('artifact-binding', `docker-manifest-digest ${imageDigest}; docker-reference ${signedReference}${elsewhere ? ` (not ${repository})` : ''}`);
 
   const annotations = loaded.annotations;
   const signature = annotations[ANNOTATIONS.signature];
@@ -190,7 +190,10 @@ async function verifySimpleSigning(run: EvidenceBuilder, loaded: LoadedAttachmen
   const root = rootFor(inputs, bundle);
   if ('error' in root) return run.stop('timestamps', 'unverifiable', root.error, root.remedy);
   const tail = await verifyBundleObject(run.companion, bundle, bytesArtifact(loaded.contentDigest, payload), { trustedRoot: root, keys: inputs.publicKeys, kind: 'cosign-signature' });
-  return joinEvidence(run, tail);
+  const joined = joinEvidence(run, tail);
+  if (!elsewhere || joined.state !== 'verified') return joined;
+  const message = `A valid signature, made for ${signedReference}, not ${repository}.`;
+  return { ...joined, state: 'untrusted', summary: message, failure: { check: 'artifact-binding', message, remedy: REMEDY.otherRepository } };
 }
 
 /**

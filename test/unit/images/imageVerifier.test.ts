@@ -302,16 +302,22 @@ describe('image attachments: verification under the trust policy', () => {
     );
   });
 
-  it('fails a payload naming another image digest or another repository, whoever signed it', async () => {
+  it('fails a payload naming another image digest; one made for another repository (a copy, a mirror) is valid but untrusted here', async () => {
     const policy = await policyOf([{ images: ['127.0.0.1:5000/**'], keys: ['cosign.pub'] }]);
     const other = await verifyAttachment(signedPayload(simpleSigningPayload(OTHER_IMAGE)), IMAGE, REPO, trust(policy));
     assert.equal(other?.state, 'failed');
     assert.equal(other?.failure?.check, 'artifact-binding');
     assert.match(other!.failure!.message, new RegExp(`is for ${OTHER_IMAGE}, not for this image \\(${IMAGE}\\)`));
     const moved = await verifyAttachment(signedPayload(simpleSigningPayload(IMAGE, 'ghcr.io/octo/app')), IMAGE, REPO, trust(policy));
-    assert.equal(moved?.state, 'failed');
+    assert.equal(moved?.state, 'untrusted', moved?.summary);
     assert.equal(moved?.failure?.check, 'artifact-binding');
-    assert.match(moved!.failure!.message, /names the repository ghcr\.io\/octo\/app, not 127\.0\.0\.1:5000\/app/);
+    assert.match(moved!.summary, /A valid signature, made for ghcr\.io\/octo\/app, not 127\.0\.0\.1:5000\/app/);
+    assert.ok(moved!.checks.some((c) => c.id === 'signature' && c.outcome === 'passed'), 'the signature itself was checked');
+    // Made for another repository and also not valid: failed, as any bad signature.
+    const movedForged = await verifyAttachment(signedPayload(simpleSigningPayload(IMAGE, 'ghcr.io/octo/app'), otherKey), IMAGE, REPO, trust(policy));
+    assert.equal(movedForged?.state, 'failed');
+    const nameless = Buffer.from(JSON.stringify({ critical: { identity: {}, image: { 'docker-manifest-digest': IMAGE }, type: 'cosign container image signature' }, optional: null }));
+    assert.equal((await verifyAttachment(signedPayload(nameless), IMAGE, REPO, trust(policy)))?.state, 'failed');
     // Docker Hub spellings are one repository.
     const hub = await verifyAttachment(signedPayload(simpleSigningPayload(IMAGE, 'index.docker.io/library/alpine')), IMAGE, 'alpine:3', trust(await policyOf([{ images: ['alpine'], keys: ['cosign.pub'] }])));
     assert.equal(hub?.state, 'verified', hub?.summary);
