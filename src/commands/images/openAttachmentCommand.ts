@@ -9,7 +9,16 @@ export async function openAttachmentCommand(services: ExtensionServices, node?: 
   if (node?.kind !== 'attachment') return undefined;
   const { attachment } = node.item;
   try {
-    const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Fetching ${attachment.digest}` }, () => attachment.load());
+    // Usually already read for verifying; an SBOM may be large: the notification offers Cancel.
+    const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sigstore: fetching ${attachment.digest.slice(0, 19)}…`, cancellable: true }, async (_progress, token) => {
+      const abort = new AbortController();
+      const cancelled = token.onCancellationRequested(() => abort.abort());
+      try {
+        return await attachment.load(abort.signal);
+      } finally {
+        cancelled.dispose();
+      }
+    });
     const uri = services.images.documents.publish(attachment.digest, `${node.image.reference} ${attachment.kind}`, loaded.payload);
     let doc = await vscode.workspace.openTextDocument(uri);
     // JSON payloads (signatures, statements, SPDX/CycloneDX JSON) as JSON; other SBOM formats as they are.
@@ -17,7 +26,8 @@ export async function openAttachmentCommand(services: ExtensionServices, node?: 
     await vscode.window.showTextDocument(doc, { preview: true });
     return uri;
   } catch (e) {
-    const { message, remedy } = e as { message?: string; remedy?: string };
+    const { message, remedy, code } = e as { message?: string; remedy?: string; code?: string };
+    if (code === 'CANCELLED') return undefined;
     void vscode.window.showErrorMessage(`Sigstore: ${message ?? String(e)}${remedy ? ` ${remedy}` : ''}`);
     return undefined;
   }
