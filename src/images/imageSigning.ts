@@ -80,7 +80,7 @@ export async function signOrAttestImage(services: ExtensionServices, action: Ima
       predicate = { type: core.predicateTypeOf(type), body: core.parsePredicate(bytes, vscode.workspace.asRelativePath(file)) };
     }
 
-    const method = await prompts.chooseMethod(workspaceState.get<SigningMethod>(LAST_METHOD_KEY));
+    const method = await prompts.chooseMethod(workspaceState.get<SigningMethod>(LAST_METHOD_KEY), action === 'sign' ? 'Sign Image' : 'Attest Image');
     if (!method) return undefined;
     await workspaceState.update(LAST_METHOD_KEY, method);
 

@@ -10,7 +10,8 @@ export type SigningMethod = 'keyless' | 'key';
  * modal dialogs cannot be clicked from an extension host.
  */
 export interface SigningPrompts {
-  chooseMethod(last: SigningMethod | undefined): Promise<SigningMethod | undefined>;
+  /** How to sign; `command` names what asks (Sign Artifact, Sign Image…). */
+  chooseMethod(last: SigningMethod | undefined, command?: string): Promise<SigningMethod | undefined>;
   /** Files to sign when none is selected or active. */
   chooseFiles(): Promise<vscode.Uri[] | undefined>;
   /** Some companions exist already: replace them, skip those files, or stop. */
@@ -69,11 +70,11 @@ const PREDICATE_CHOICES: ReadonlyArray<{ label: string; type: string }> = [
 ];
 
 export const vscodeSigningPrompts: SigningPrompts = {
-  async chooseMethod(last) {
+  async chooseMethod(last, command = 'Sign Artifact') {
     const keyless = { label: '$(globe) Sigstore keyless', description: 'sign in with your identity (OpenID Connect)', method: 'keyless' as const };
     const key = { label: '$(key) cosign key', description: 'sign with cosign.key', method: 'key' as const };
     const items = last === 'key' ? [key, keyless] : [keyless, key];
-    const picked = await vscode.window.showQuickPick(items, { title: 'Sigstore: Sign Artifact', placeHolder: 'How do you want to sign?' });
+    const picked = await vscode.window.showQuickPick(items, { title: `Sigstore: ${command}`, placeHolder: 'How do you want to sign?' });
     return picked?.method;
   },
 

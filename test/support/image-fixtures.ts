@@ -24,6 +24,17 @@ export interface ImageFixtures {
    * `GET http://<host>/_recorded` lists the requests it and `otherHost` (where it redirects) saw.
    */
   hostile: { host: string; otherHost: string };
+  /**
+   * Unsigned images for Sign Image / Attest Image (test/vscode/image-signing.test.ts), so that
+   * signing them changes nothing other suites expect of demo/app. No workspace file refers to
+   * them. `referrers` is signed and attested as Sigstore bundle referrers, `cosignTag` into its
+   * `.sig` tag, `untouched` is where signing is cancelled or refused: nothing is ever written to it.
+   */
+  toSign: {
+    referrers: { reference: string; digest: string };
+    cosignTag: { reference: string; digest: string };
+    untouched: { reference: string; digest: string };
+  };
 }
 
 export const IMAGE_FIXTURES_FILE = '.image-fixtures.json';
@@ -42,6 +53,11 @@ export async function writeImageFixtures(workspace: string): Promise<RunningImag
     kit = await startSigningKit();
     const app = await registry.pushImage('demo/app', { tag: '1.0', seed: 'app' });
     const multi = await registry.pushIndex('demo/multi', '1.0');
+    const toSign = {
+      referrers: await registry.pushImage('demo/tosign', { tag: '1.0', seed: 'tosign' }),
+      cosignTag: await registry.pushImage('demo/tosign-tag', { tag: '1.0', seed: 'tosign-tag' }),
+      untouched: await registry.pushImage('demo/untouched', { tag: '1.0', seed: 'untouched' }),
+    };
     const signed = `${registry.host}/demo/app@${app.digest}`;
     const { key, pub } = await kit.keyPair('images');
     await kit.cosignOK(['sign', '--key', key, '--tlog-upload=false', '--allow-http-registry', '-y', signed]);
@@ -68,6 +84,11 @@ export async function writeImageFixtures(workspace: string): Promise<RunningImag
       index: { reference: `${registry.host}/demo/multi:1.0`, digest: multi.digest, platforms: multi.manifests.map((m) => [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/')) },
       missing: { reference: `${registry.host}/demo/missing:1` },
       hostile: { host: hostile.host, otherHost: hostile.other.host },
+      toSign: {
+        referrers: { reference: `${registry.host}/demo/tosign:1.0`, digest: toSign.referrers.digest },
+        cosignTag: { reference: `${registry.host}/demo/tosign-tag:1.0`, digest: toSign.cosignTag.digest },
+        untouched: { reference: `${registry.host}/demo/untouched:1.0`, digest: toSign.untouched.digest },
+      },
     };
     await writeFile(path.join(workspace, IMAGE_FIXTURES_FILE), `${JSON.stringify(fixtures, null, 2)}\n`);
     const signingKit = kit;
