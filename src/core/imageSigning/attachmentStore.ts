@@ -4,10 +4,12 @@
  * index where the registry has no referrers API).
  *
  * Tags are read-modify-write and registries offer no compare-and-swap, so every update
- * re-reads the tag just before writing and twice after: if the tag moved (another window,
- * cosign) the update starts again from what is there now, keeping every entry. What no
- * client can prevent: a write landing between our last read and our write is lost unless its
- * writer checks afterwards, as we do (cosign does not). Blobs are
+ * re-reads the tag just before writing, and after writing confirms that our entry is still
+ * there at once and again after a settle time (a few times our own read-to-write span, which
+ * is about how late another writer's stale write can land). If the tag moved (another window,
+ * cosign) the update starts again from what is there now, keeping every entry. What no client
+ * can prevent: a write landing later than that, from a writer that does not check afterwards
+ * (cosign does not), loses ours. Blobs are
  * pushed before the manifest that names them: a failed upload leaves no tag pointing at a
  * missing blob.
  */
@@ -16,6 +18,7 @@ import type { Descriptor, FetchedManifest } from '../oci/manifest';
 import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../oci/mediaTypes';
 import { repositoryName, type ImageReference } from '../oci/reference';
 import type { ReferrersSource } from '../oci/registryClient';
+import { OciError } from '../oci/errors';
 import { ImageSigningError } from './payloads';
 
 /** What writing needs of the registry client. */
@@ -27,7 +30,7 @@ export interface RegistryWriter {
 }
 
 /** Rounds of read, write, confirm before giving up on a tag that keeps moving. */
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 12;
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const EMPTY_JSON = Buffer.from('{}');
 
@@ -57,12 +60,22 @@ export function digestTag(digest: string, suffix?: 'sig' | 'att'): string {
  * Appends a layer to cosign's `.sig` or `.att` tag of `subject`, keeping every layer already
  * there. A layer already present (same blob, same signature) is not added twice.
  */
-export async function appendToCosignTag(client: RegistryWriter, repo: ImageReference, subject: string, suffix: 'sig' | 'att', layer: NewLayer, signal?: AbortSignal): Promise<Written> {
+export async function appendToCosignTag(
+  client: RegistryWriter,
+  repo: ImageReference,
+  subject: string,
+  suffix: 'sig' | 'att',
+  layer: NewLayer,
+  signal?: AbortSignal,
+  timing?: TagTiming,
+): Promise<Written> {
   const tag = digestTag(subject, suffix);
-  const pushed = await client.pushBlob(repo, layer.bytes, signal);
+  const clock = timing ?? REAL_TIMING;
+  // Pushes are idempotent; docker-registry answers 500 now and then while others push the same blob.
+  const pushed = await throughServerTrouble(() => client.pushBlob(repo, layer.bytes, signal), clock, signal);
   const ours: Descriptor = { mediaType: layer.mediaType, digest: pushed.digest, size: pushed.size, annotations: { ...layer.annotations } };
   const holds = (m: FetchedManifest): boolean => m.kind === 'manifest' && m.manifest.layers.some((l) => sameLayer(l, ours));
-  return updateTag(client, repo, tag, holds, signal, async (current) => {
+  return updateTag(client, repo, tag, holds, signal, clock, async (current) => {
     if (current && current.kind !== 'manifest') {
       throw new ImageSigningError('TAG_IN_USE', `${repositoryName(repo)}:${tag} holds an index, not the image manifest cosign writes.`, 'Something other than cosign uses that tag; inspect it with crane or oras, or store signatures as referrers.');
     }
@@ -78,7 +91,7 @@ export async function appendToCosignTag(client: RegistryWriter, repo: ImageRefer
         config: {},
       }),
     );
-    const configBlob = await client.pushBlob(repo, config, signal);
+    const configBlob = await throughServerTrouble(() => client.pushBlob(repo, config, signal), clock, signal);
     const previous = current?.kind === 'manifest' ? current.manifest.annotations : undefined;
     const manifest = {
       schemaVersion: 2,
@@ -103,8 +116,12 @@ export async function attachReferrer(
   layer: NewLayer,
   manifestAnnotations: Readonly<Record<string, string>>,
   signal?: AbortSignal,
+  timing?: TagTiming,
 ): Promise<Written> {
-  const [config, pushed] = [await client.pushBlob(repo, EMPTY_JSON, signal), await client.pushBlob(repo, layer.bytes, signal)];
+  const clock = timing ?? REAL_TIMING;
+  const push = (bytes: Buffer) => throughServerTrouble(() => client.pushBlob(repo, bytes, signal), clock, signal);
+  const config = await push(EMPTY_JSON);
+  const pushed = await push(layer.bytes);
   const manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
@@ -116,16 +133,17 @@ export async function attachReferrer(
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  await client.putManifest(repo, digest, bytes, OCI_MANIFEST, signal);
+  await throughServerTrouble(() => client.putManifest(repo, digest, bytes, OCI_MANIFEST, signal), clock, signal);
   const location = `${repositoryName(repo)}@${digest}`;
 
-  const listed = await client.referrers(repo, subject.digest, { signal });
+  // Without a referrers API this reads the fallback tag, which other writers may be rewriting.
+  const listed = await throughServerTrouble(() => client.referrers(repo, subject.digest, { signal }), clock, signal);
   if (listed.source === 'referrers' && listed.manifests.some((d) => d.digest === digest)) return { digest, location, attempts: 1 };
 
   const tag = digestTag(subject.digest);
   const entry: Descriptor = { mediaType: OCI_MANIFEST, digest, size: bytes.length, artifactType, annotations: { ...manifestAnnotations } };
   const holds = (m: FetchedManifest): boolean => m.kind === 'index' && m.manifest.manifests.some((d) => d.digest === digest);
-  const written = await updateTag(client, repo, tag, holds, signal, async (current) => {
+  const written = await updateTag(client, repo, tag, holds, signal, clock, async (current) => {
     if (current && current.kind !== 'index') {
       throw new ImageSigningError('TAG_IN_USE', `The referrers fallback tag ${repositoryName(repo)}:${tag} holds an image manifest, not an index.`, 'Something other than an OCI referrers writer uses that tag; inspect it with oras or crane.');
     }
@@ -137,10 +155,67 @@ export async function attachReferrer(
   return { digest, location, fallbackTag: `${repositoryName(repo)}:${tag}`, attempts: written.attempts };
 }
 
+/** Waiting between reads, and the clock it is measured with (tests answer at once). */
+export interface TagTiming {
+  pause(ms: number, signal?: AbortSignal): Promise<void>;
+  now(): number;
+}
+
+const REAL_TIMING: TagTiming = {
+  pause: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+  now: () => performance.now(),
+};
+
+/** Requests answered 5xx tried again: docker-registry serves a tag half-rewritten, or a blob pushed by two at once, as a 500. */
+const TORN_READS = 4;
+
 /**
- * Read, build, re-read (unchanged?), write, confirm twice. `build` gets what is under the tag
- * now (undefined if nothing) and returns the new manifest; `holds` says whether a manifest
- * already carries our entry.
+ * How long after our write another writer's stale write may still land: that writer read the
+ * tag before ours landed and writes after, which takes about as long as our own read-to-write
+ * did. Confirming over a few times that span catches it, and we merge again.
+ */
+function settleTime(readToWrite: number): number {
+  return Math.min(2000, Math.max(50, 3 * readToWrite));
+}
+
+/** Jittered, growing waits between attempts: writers that collided do not collide again in step. */
+function backoff(attempt: number): number {
+  return (10 + Math.random() * 40) * attempt;
+}
+
+function serverTrouble(e: unknown): boolean {
+  return e instanceof OciError && e.status !== undefined && e.status >= 500;
+}
+
+/** `read`, tried again (TORN_READS times, with backoff) while the registry answers 5xx. */
+async function throughServerTrouble<T>(read: () => Promise<T>, timing: TagTiming, signal?: AbortSignal): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (!serverTrouble(e) || i > TORN_READS) throw e;
+      await timing.pause(backoff(i), signal);
+    }
+  }
+}
+
+/**
+ * Read, build, re-read (unchanged?), write, then confirm that our entry is still there right
+ * away and after a settle time. Any change or registry hiccup starts the round again from
+ * what is under the tag then. `build` gets what is under the tag now (undefined if nothing)
+ * and returns the new manifest; `holds` says whether a manifest carries our entry.
  */
 async function updateTag(
   client: RegistryWriter,
@@ -148,23 +223,53 @@ async function updateTag(
   tag: string,
   holds: (m: FetchedManifest) => boolean,
   signal: AbortSignal | undefined,
+  timing: TagTiming,
   build: (current: FetchedManifest | undefined) => Promise<{ bytes: Buffer; mediaType: string }>,
 ): Promise<Written> {
   const location = `${repositoryName(repo)}:${tag}`;
-  attempt: for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const current = await client.findManifest(repo, tag, signal);
-    if (current && holds(current)) return { digest: current.digest, location, attempts: attempt };
-    const next = await build(current);
-    const again = await client.findManifest(repo, tag, signal);
-    if (again?.digest !== current?.digest) continue;
-    await client.putManifest(repo, tag, next.bytes, next.mediaType, signal);
-    // A writer that read before ours landed may overwrite it just after: look twice.
-    let now: FetchedManifest | undefined;
-    for (let check = 0; check < 2; check++) {
-      now = await client.findManifest(repo, tag, signal);
-      if (!now || !holds(now)) continue attempt;
+  let existed = false;
+  const read = async (): Promise<FetchedManifest | undefined> => {
+    for (let i = 1; ; i++) {
+      const found = await throughServerTrouble(() => client.findManifest(repo, tag, signal), timing, signal);
+      // A tag that was there and is gone mid-update is more likely being rewritten than deleted.
+      if (!found && existed && i <= TORN_READS) {
+        await timing.pause(backoff(i), signal);
+        continue;
+      }
+      if (found) existed = true;
+      return found;
     }
-    return { digest: now!.digest, location, attempts: attempt };
+  };
+  const confirmed = async (readToWrite: number): Promise<FetchedManifest | undefined> => {
+    const now = await read();
+    if (!now || !holds(now)) return undefined;
+    await timing.pause(settleTime(readToWrite), signal);
+    const later = await read();
+    return later && holds(later) ? later : undefined;
+  };
+
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    if (attempt > 1) await timing.pause(backoff(attempt - 1), signal);
+    const start = timing.now();
+    const current = await read();
+    if (current && holds(current)) {
+      // Already there (an earlier round of ours, merged by someone else): make sure it stays.
+      const kept = await confirmed(timing.now() - start);
+      if (kept) return { digest: kept.digest, location, attempts: attempt };
+      continue;
+    }
+    const next = await build(current);
+    const reread = timing.now();
+    const again = await read();
+    if (again?.digest !== current?.digest) continue;
+    try {
+      await client.putManifest(repo, tag, next.bytes, next.mediaType, signal);
+    } catch (e) {
+      if (serverTrouble(e)) continue;
+      throw e;
+    }
+    const kept = await confirmed(timing.now() - reread);
+    if (kept) return { digest: kept.digest, location, attempts: attempt };
   }
   throw new ImageSigningError('TAG_CONFLICT', `${location} kept changing while it was being updated (${MAX_ATTEMPTS} attempts).`, 'Someone else is writing to the same image right now; try again in a moment.');
 }

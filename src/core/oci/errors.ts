@@ -31,7 +31,13 @@ export type OciErrorCode =
 export class OciError extends SigstoreError {
   declare readonly code: OciErrorCode;
 
-  constructor(code: OciErrorCode, message: string, remedy?: string) {
+  constructor(
+    code: OciErrorCode,
+    message: string,
+    remedy?: string,
+    /** The HTTP status that caused it, when one did (a 5xx is the registry's own trouble, often passing). */
+    readonly status?: number,
+  ) {
     super(code, message, remedy);
   }
 }

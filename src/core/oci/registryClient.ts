@@ -755,6 +755,7 @@ export class RegistryClient {
           'BAD_RESPONSE',
           `${exchange.url.host} answered ${status}${statusText ? ` ${printable(statusText, 40)}` : ''} to the request for ${what}${said ? ` (${said.slice(2)})` : ''}.`,
           status >= 500 ? 'The registry has a problem; retry later.' : 'The registry does not accept this request; check the reference.',
+          status,
         );
     }
   }

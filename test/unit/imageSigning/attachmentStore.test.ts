@@ -7,7 +7,8 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 
-import { appendToCosignTag, attachReferrer, digestTag, type RegistryWriter } from '../../../src/core/imageSigning/attachmentStore';
+import { appendToCosignTag, attachReferrer, digestTag, type RegistryWriter, type TagTiming } from '../../../src/core/imageSigning/attachmentStore';
+import { OciError } from '../../../src/core/oci/errors';
 import { parseManifest, type Descriptor, type FetchedManifest } from '../../../src/core/oci/manifest';
 import { OCI_INDEX, OCI_MANIFEST } from '../../../src/core/oci/mediaTypes';
 import { parseImageReference, type ImageReference } from '../../../src/core/oci/reference';
@@ -74,16 +75,32 @@ class MemoryRegistry implements RegistryWriter {
 const layer = (n: string) => ({ bytes: Buffer.from(`payload ${n}`), mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', annotations: { 'dev.cosignproject.cosign/signature': `sig-${n}` } });
 const sigTag = digestTag(SUBJECT, 'sig');
 
+/** Pauses answered at once, recorded; `onPause` may step in (another writer acting meanwhile). */
+function instant(onPause?: (ms: number) => Promise<void> | void): TagTiming & { pauses: number[] } {
+  const pauses: number[] = [];
+  let clock = 0;
+  return {
+    pauses,
+    now: () => clock,
+    pause: async (ms) => {
+      pauses.push(ms);
+      clock += ms;
+      await onPause?.(ms);
+    },
+  };
+}
+const INSTANT = instant();
+
 describe('image signing: writing cosign tags', () => {
   it('creates the .sig tag, then appends to it keeping what is there, and adds nothing twice', async () => {
     const registry = new MemoryRegistry();
-    const first = await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('a'));
+    const first = await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('a'), undefined, INSTANT);
     assert.equal(first.location, `registry.example/app:${sigTag}`);
     assert.equal(first.attempts, 1);
-    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('b'));
+    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('b'), undefined, INSTANT);
     assert.deepEqual(registry.layers(sigTag).map((l) => l.annotations?.['dev.cosignproject.cosign/signature']), ['sig-a', 'sig-b']);
     const puts = registry.puts;
-    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('a'));
+    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('a'), undefined, INSTANT);
     assert.equal(registry.puts, puts, 'the same signature again writes nothing');
     // cosign's config: one diff_id per layer.
     const manifest = (await registry.findManifest(repo, sigTag))!;
@@ -95,16 +112,16 @@ describe('image signing: writing cosign tags', () => {
 
   it('keeps a signature another writer put in between our read and our write: the tag moved, so it starts again', async () => {
     const registry = new MemoryRegistry();
-    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('old'));
+    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('old'), undefined, INSTANT);
     // While we build our manifest (the second blob: after our layer, its config), the other writer lands.
     let blobs = 0;
     registry.onBlob = async () => {
       if (++blobs < 2) return;
       registry.onBlob = undefined;
-      await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('theirs'));
+      await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('theirs'), undefined, INSTANT);
     };
     const puts = registry.puts;
-    const ours = await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours'));
+    const ours = await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours'), undefined, INSTANT);
     assert.equal(ours.attempts, 2, 'the re-read saw the tag move: our first manifest was never written');
     assert.equal(registry.puts, puts + 2, 'theirs, then ours once');
     assert.deepEqual(registry.layers(sigTag).map((l) => l.annotations?.['dev.cosignproject.cosign/signature']), ['sig-old', 'sig-theirs', 'sig-ours']);
@@ -125,9 +142,49 @@ describe('image signing: writing cosign tags', () => {
       }
       return digest;
     };
-    const ours = await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours'));
+    const ours = await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours'), undefined, INSTANT);
     assert.equal(ours.attempts, 2);
     assert.deepEqual(registry.layers(sigTag).map((l) => l.annotations?.['dev.cosignproject.cosign/signature']), ['sig-ours']);
+  });
+
+  it('writes again when a writer that read before ours landed puts its version after our first confirmation', async () => {
+    const registry = new MemoryRegistry();
+    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('old'), undefined, INSTANT);
+    const stale = (await registry.findManifest(repo, sigTag))!;
+    let stepped = false;
+    // The other writer read `stale`, and its write (old + theirs) lands while we wait to confirm.
+    const timing = instant(async (ms) => {
+      if (stepped || ms < 50) return;
+      stepped = true;
+      await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('theirs'), undefined, instant());
+      const theirs = JSON.parse(stale.bytes.toString()) as { layers: unknown[] };
+      theirs.layers = [...theirs.layers, ...registry.layers(sigTag).filter((l) => l.annotations?.['dev.cosignproject.cosign/signature'] === 'sig-theirs')];
+      await registry.putManifest(repo, sigTag, Buffer.from(JSON.stringify(theirs)), OCI_MANIFEST);
+    });
+    const ours = await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours'), undefined, timing);
+    assert.ok(stepped, 'the settle pause happened');
+    assert.ok(timing.pauses.some((ms) => ms >= 50), `a settle time of at least 50 ms (${timing.pauses.join(', ')})`);
+    assert.equal(ours.attempts, 2);
+    assert.deepEqual(registry.layers(sigTag).map((l) => l.annotations?.['dev.cosignproject.cosign/signature']).sort(), ['sig-old', 'sig-ours', 'sig-theirs']);
+  });
+
+  it('reads again when the registry serves a tag being rewritten as a 500, or as briefly missing', async () => {
+    const registry = new MemoryRegistry();
+    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('old'), undefined, INSTANT);
+    const find = registry.findManifest.bind(registry);
+    let hiccups = 0;
+    registry.findManifest = async (ref, tag) => {
+      hiccups++;
+      if (hiccups === 1) throw new OciError('BAD_RESPONSE', 'registry answered 500 Internal Server Error', 'retry later', 500);
+      if (hiccups === 3) return undefined; // seen before: torn, not deleted
+      return find(ref, tag);
+    };
+    await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours'), undefined, INSTANT);
+    assert.deepEqual(registry.layers(sigTag).map((l) => l.annotations?.['dev.cosignproject.cosign/signature']), ['sig-old', 'sig-ours'], 'the old signature was not dropped by a torn read');
+    registry.findManifest = async () => {
+      throw new OciError('BAD_RESPONSE', 'registry answered 500 Internal Server Error', 'retry later', 500);
+    };
+    await assert.rejects(appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('x'), undefined, INSTANT), /500/, 'a registry that keeps failing is reported');
   });
 
   it('gives up with a clear error on a tag that never stops moving', async () => {
@@ -135,18 +192,18 @@ describe('image signing: writing cosign tags', () => {
     let n = 0;
     const other = async () => {
       registry.onBlob = undefined;
-      await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer(`other-${n++}`));
+      await appendToCosignTag(registry, repo, SUBJECT, 'sig', layer(`other-${n++}`), undefined, INSTANT);
       registry.onBlob = other;
     };
     registry.onBlob = other;
-    await assert.rejects(appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours')), /kept changing while it was being updated \(8 attempts\)/);
+    await assert.rejects(appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours'), undefined, INSTANT), /kept changing while it was being updated \(12 attempts\)/);
     assert.ok(!registry.layers(sigTag).some((l) => l.annotations?.['dev.cosignproject.cosign/signature'] === 'sig-ours'));
   });
 
   it('refuses to write into a .sig tag that holds an index', async () => {
     const registry = new MemoryRegistry();
     await registry.putManifest(repo, sigTag, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] })), OCI_INDEX);
-    await assert.rejects(appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('a')), /holds an index/);
+    await assert.rejects(appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('a'), undefined, INSTANT), /holds an index/);
   });
 });
 
@@ -160,7 +217,7 @@ describe('image signing: writing referrers', () => {
     const fallback = digestTag(SUBJECT);
     const existing = { mediaType: OCI_MANIFEST, digest: sha('someone else'), size: 9, artifactType: 'application/spdx+json' };
     await registry.putManifest(repo, fallback, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [existing], annotations: { kept: 'yes' } })), OCI_INDEX);
-    const written = await attachReferrer(registry, repo, subject, 'application/vnd.dev.sigstore.bundle.v0.3+json', bundleLayer, annotations);
+    const written = await attachReferrer(registry, repo, subject, 'application/vnd.dev.sigstore.bundle.v0.3+json', bundleLayer, annotations, undefined, INSTANT);
     const referrer = JSON.parse(registry.manifests.get(written.digest)!.bytes.toString()) as Record<string, unknown>;
     assert.deepEqual(referrer.subject, subject);
     assert.equal(referrer.artifactType, 'application/vnd.dev.sigstore.bundle.v0.3+json');
@@ -178,7 +235,7 @@ describe('image signing: writing referrers', () => {
   it('leaves the fallback tag alone where the registry lists referrers itself', async () => {
     const registry = new MemoryRegistry();
     registry.hasReferrersApi = true;
-    const written = await attachReferrer(registry, repo, subject, 'application/vnd.dev.sigstore.bundle.v0.3+json', bundleLayer, annotations);
+    const written = await attachReferrer(registry, repo, subject, 'application/vnd.dev.sigstore.bundle.v0.3+json', bundleLayer, annotations, undefined, INSTANT);
     assert.equal(written.fallbackTag, undefined);
     assert.equal(registry.tags.size, 0);
   });
