@@ -107,6 +107,14 @@ export interface TestRegistry {
   pushArtifact(repository: string, subject: Descriptor, artifactType: string, payload: Buffer, annotations?: Record<string, string>): Promise<Descriptor>;
   /** Tags an existing manifest again (GET by digest, PUT under the tag). */
   tag(repository: string, digest: string, tag: string): Promise<void>;
+  /**
+   * GET /v2/<repository>/manifests/<reference> straight from the registry, with every manifest
+   * media type in Accept and, on the auth variants, alice's credentials: the status and the JSON
+   * (on 200). For tests that check what a client under test wrote, or did not write.
+   */
+  readManifest(repository: string, reference: string): Promise<{ status: number; json?: Record<string, unknown> }>;
+  /** The repository's tags, sorted, read as alice (an empty list for a repository that does not exist). */
+  listTags(repository: string): Promise<string[]>;
   /** What docker-registry wrote to stderr so far (for failure messages). */
   logs(): string;
   close(): Promise<void>;
@@ -384,6 +392,25 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     await pushManifest(repository, newTag, bytes, r.headers.get('content-type') ?? OCI_MANIFEST);
   };
 
+  const readManifest = async (repository: string, reference: string): Promise<{ status: number; json?: Record<string, unknown> }> => {
+    const r = await request(`${url}/v2/${repository}/manifests/${reference}`, { headers: headers(repository, { accept: ALL_MANIFESTS }) });
+    if (r.status !== 200) {
+      await r.arrayBuffer().catch(() => undefined);
+      return { status: r.status };
+    }
+    return { status: 200, json: (await r.json()) as Record<string, unknown> };
+  };
+
+  const listTags = async (repository: string): Promise<string[]> => {
+    const r = await request(`${url}/v2/${repository}/tags/list`, { headers: headers(repository) });
+    if (r.status === 404) {
+      await r.arrayBuffer().catch(() => undefined);
+      return [];
+    }
+    if (r.status !== 200) throw new Error(`tags of ${repository}: ${r.status} ${await r.text()}`);
+    return (((await r.json()) as { tags?: string[] | null }).tags ?? []).sort();
+  };
+
   return {
     host: address,
     url,
@@ -396,6 +423,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     pushIndex,
     pushArtifact,
     tag,
+    readManifest,
+    listTags,
     logs: () => output,
     async close() {
       if (child.exitCode === null && child.signalCode === null) {

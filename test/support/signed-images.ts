@@ -47,6 +47,17 @@ export interface SigningKit {
   keylessFlags(email?: string): Promise<string[]>;
   /** Writes `<dir>/<name>` and returns its path. */
   file(name: string, content: string | object): Promise<string>;
+  /** The password (COSIGN_PASSWORD) keyPair encrypts keys with: give it to other signers of those keys. */
+  readonly keyPassword: string;
+  /** A fresh identity token from the sandbox's provider for `email` (as keylessFlags holds), for --identity-token of our CLI. */
+  identityToken(email?: string): Promise<string>;
+  /**
+   * The environment that lets cosign 2.5 `verify` / `verify-attestation` check keyless
+   * signatures of the sandbox offline (TUF is unreachable): the Fulcio CA as SIGSTORE_ROOT_FILE
+   * and the Rekor key as SIGSTORE_REKOR_PUBLIC_KEY, written from the sandbox's trusted root (the
+   * CT log key is in the kit's environment already).
+   */
+  cosignKeylessTrust(): Promise<NodeJS.ProcessEnv>;
   close(): Promise<void>;
 }
 
@@ -103,6 +114,22 @@ export async function startSigningKit(): Promise<SigningKit> {
       const path = join(dir, name);
       await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
       return path;
+    },
+    keyPassword: env.COSIGN_PASSWORD!,
+    async identityToken(who = email) {
+      const now = Math.floor(Date.now() / 1000);
+      return sandbox.oidc.mintIdToken({ iss: sandbox.issuer, aud: 'sigstore', sub: who, email: who, email_verified: true, iat: now, exp: now + 600 });
+    },
+    async cosignKeylessTrust() {
+      const root = sandbox.sigstore.trustedRoot as unknown as {
+        tlogs: Array<{ publicKey: { rawBytes: string } }>;
+        certificateAuthorities: Array<{ certChain: { certificates: Array<{ rawBytes: string }> } }>;
+      };
+      const pem = (der: string) => `-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+      const rekorKey = createPublicKey({ key: Buffer.from(root.tlogs[0]!.publicKey.rawBytes, 'base64'), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' });
+      await writeFile(join(dir, 'sandbox-rekor.pub'), rekorKey);
+      await writeFile(join(dir, 'sandbox-fulcio.pem'), root.certificateAuthorities.flatMap((ca) => ca.certChain.certificates.map((c) => pem(c.rawBytes))).join(''));
+      return { SIGSTORE_REKOR_PUBLIC_KEY: join(dir, 'sandbox-rekor.pub'), SIGSTORE_ROOT_FILE: join(dir, 'sandbox-fulcio.pem') };
     },
     async close() {
       await Promise.allSettled([adapter.close(), rekor.close(), sandbox.close()]);
