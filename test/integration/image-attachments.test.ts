@@ -263,14 +263,15 @@ describe('image attachments written by cosign 2.5 and oras 1.2 to docker-registr
     assert.match(result!.evidence!.failure!.message, new RegExp(`The signature is for ${keyed.digest}, not for this image \\(${other.digest}\\)`));
   });
 
-  it('a signed image copied to another repository (cosign copy): its payload names the original repository, so failed there', async () => {
+  it('a signed image copied to another repository (cosign copy): its payload names the original repository, so a valid signature untrusted there', async () => {
     await kit.cosignOK(['copy', '--allow-http-registry', '-f', `${registry.host}/app/keyed:v1`, `${registry.host}/mirror/keyed:v1`]);
     const { listing } = await listed(`${registry.host}/mirror/keyed:v1`);
     assert.equal(listing.digest, keyed.digest);
     const results = await verifyAll(listing, await policyOf([{ images: [`${registry.host}/**`], keys: ['a.pub'] }]));
     const signature = results.find((r) => r.attachment.kind === 'signature')!;
-    assert.equal(signature.evidence?.state, 'failed');
-    assert.match(signature.evidence!.failure!.message, new RegExp(`names the repository ${registry.host}/app/keyed, not ${registry.host}/mirror/keyed`));
+    assert.equal(signature.evidence?.state, 'untrusted');
+    assert.equal(signature.evidence?.failure?.check, 'artifact-binding');
+    assert.match(signature.evidence!.summary, new RegExp(`A valid signature, made for ${registry.host}/app/keyed, not ${registry.host}/mirror/keyed`));
     // Attestations bind the digest only (their subject names no repository): still verified.
     assert.deepEqual(results.filter((r) => r.attachment.kind === 'attestation').map((r) => r.evidence?.state), ['verified', 'verified']);
   });

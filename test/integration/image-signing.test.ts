@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startRegistry, OCI_INDEX, OCI_MANIFEST, READER, ALICE, type TestRegistry } from '../support/registry';
-import { BUNDLE_ARTIFACT_TYPE, PREDICATES, startSigningKit, type SigningKit, type ToolRun } from '../support/signed-images';
+import { BUNDLE_ARTIFACT_TYPE, PREDICATES, startReferrersDouble, startSigningKit, type SigningKit, type ToolRun } from '../support/signed-images';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/sigstore.js');
@@ -338,6 +338,25 @@ describe('bin/sigstore sign-image and attest-image, read back by cosign 2.5 and 
     assert.ok(statementsOf(provenanceVerified.stdout).some((s) => s.predicateType === 'https://slsa.dev/provenance/v0.2'), provenanceVerified.stdout);
     const attestedDoc = await tree([...trust(), ref]);
     assert.deepEqual(attestedDoc.manifests[0]!.attestations.map((x) => [x.source, x.state, x.predicateType]), [['fallback-tag', 'verified', 'https://slsa.dev/provenance/v0.2']]);
+  });
+
+  it('referrers on a registry with the referrers API: the registry lists it, no fallback index is written', async () => {
+    const double = await startReferrersDouble(registry.url);
+    try {
+      const image = await registry.pushImage('key/api', { tag: 'v1' });
+      const ref = `${double.host}/key/api:v1`;
+      const signed = await cli(['sign-image', '--key', a.key, ref]);
+      assert.equal(signed.code, 0, signed.stderr);
+      const m = new RegExp(`^${image.digest} -> ${escape(`${double.host}/key/api@`)}(${HEX_DIGEST}) \\(manifest \\1\\)\n$`).exec(signed.stdout);
+      assert.ok(m, `no fallback index named: ${signed.stdout}`);
+      assert.ok(double.referrersRequests.includes(`/v2/key/api/referrers/${image.digest}`), 'the signer asked the referrers API');
+      assert.deepEqual(await registry.listTags('key/api'), ['v1'], 'no fallback tag, no .sig tag');
+      const apiPolicy = await kit.file('api-policy.json', { version: 1, rules: [{ name: 'api', images: [`${double.host}/key/*`], keys: ['a.pub'] }] });
+      const doc = await tree(['--policy', apiPolicy, ref]);
+      assert.deepEqual(doc.manifests[0]!.signatures.map((x) => [x.digest, x.source, x.state]), [[m[1], 'referrers', 'verified']]);
+    } finally {
+      await double.close();
+    }
   });
 
   it('keyless through the sandbox, cosign-tag: cosign verify accepts it for the identity and issuer; tree verifies it', async () => {

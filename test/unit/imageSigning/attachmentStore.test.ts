@@ -200,6 +200,21 @@ describe('image signing: writing cosign tags', () => {
     assert.ok(!registry.layers(sigTag).some((l) => l.annotations?.['dev.cosignproject.cosign/signature'] === 'sig-ours'));
   });
 
+  it('cancelled mid-upload: no tag written, whatever blobs were already pushed', async () => {
+    for (const at of [1, 2]) {
+      const registry = new MemoryRegistry();
+      const stop = new AbortController();
+      let blobs = 0;
+      registry.onBlob = () => {
+        if (++blobs === at) stop.abort(new Error('cancelled'));
+        stop.signal.throwIfAborted();
+      };
+      await assert.rejects(appendToCosignTag(registry, repo, SUBJECT, 'sig', layer('ours'), stop.signal, INSTANT), /cancelled/);
+      assert.equal(registry.tags.size, 0, `cancelled at blob ${at}: no tag`);
+      assert.equal(registry.puts, 0);
+    }
+  });
+
   it('refuses to write into a .sig tag that holds an index', async () => {
     const registry = new MemoryRegistry();
     await registry.putManifest(repo, sigTag, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] })), OCI_INDEX);
