@@ -1,7 +1,7 @@
 // Refreshes the README's screenshots from the real VS Code (code-server + Chromium):
 // the packaged extension on the demo workspace (with the sandbox of npm start), a verified
-// and a failed Verify report, keyless signing through the device-code dialog, and the
-// Images view on an image signed and attested by cosign.
+// and a failed Verify report, keyless signing through the device-code dialog, the Images
+// view on an image signed and attested by cosign, and Sign Image from its CodeLens.
 //   npm run package && node scripts/screenshots.mjs
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
@@ -14,6 +14,22 @@ import { showImagesView } from './ui-images.mjs';
 import { signThroughWorkbench } from './ui-signing.mjs';
 
 const OUT = path.join(REPO_ROOT, 'media', 'screenshots');
+
+/** The Dockerfile with its Sign Image / Attest Image CodeLens, then the dialog showing the digest to sign. */
+async function signImageFromCodeLens(page) {
+  await page.keyboard.press('Control+P');
+  await page.keyboard.type('Dockerfile');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dockerfile' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const lens = page.locator('.codelens-decoration a', { hasText: 'Sign Image' }).first();
+  await lens.waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(OUT, 'sign-image-codelens.png') });
+  await lens.click();
+  const dialog = page.locator('.monaco-dialog-box', { hasText: 'Sign ' });
+  await dialog.waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(OUT, 'sign-image-digest.png') });
+  await page.keyboard.press('Escape');
+}
 const VSIX = path.join(REPO_ROOT, 'dist', 'sigstore-vscode.vsix');
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'sigstore-shots-'));
@@ -74,6 +90,7 @@ try {
   await signThroughWorkbench(page, { file: 'to-sign/release-notes.md', screenshots: OUT });
   await page.keyboard.press('Escape');
   await showImagesView(page, { reference: images.fixtures.signed.reference, screenshot: path.join(OUT, 'images-view.png') });
+  await signImageFromCodeLens(page);
   console.log(`screenshots written to ${path.relative(REPO_ROOT, OUT)}`);
 } finally {
   await browser.close();
