@@ -23,7 +23,7 @@ const IMAGES = 20;
 const AT_ONCE = 4;
 /** Images signed at once during setup (one image's cosign runs stay in order: they append to its tags). */
 const SETUP_AT_ONCE = 4;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const TARGET_RATIO = 0.5;
 const TARGET_REQUESTS = 6;
 
