@@ -384,6 +384,16 @@ describe('bin/sigstore sign-image and attest-image, read back by cosign 2.5 and 
 
     const doc = await tree([...trust(), ref]);
     assert.deepEqual(doc.manifests[0]!.signatures.map((s) => [s.source, s.state, s.signer]), [['cosign-tag', 'verified', { kind: 'certificate', identity: kit.email, issuer: kit.sandbox.issuer }]]);
+
+    // A keyless attestation in the .att tag: the envelope, the certificate and the Rekor entry (intoto).
+    const provenance = await kit.file('keyless-provenance.json', PREDICATES.slsaprovenance1);
+    const attested = await cli(['attest-image', '--identity-token', await identityToken(), '--fulcio-url', kit.sandbox.fulcioURL, '--rekor-url', kit.sandbox.rekorURL, '--storage', 'cosign-tag', '--predicate', provenance, '--type', 'slsaprovenance1', ref]);
+    assert.equal(attested.code, 0, attested.stderr);
+    const checked = await kit.cosign(['verify-attestation', ...identity(kit.email), '--type', 'slsaprovenance1', '--offline', '--allow-http-registry', ref], cosignTrust);
+    assert.equal(checked.code, 0, `cosign verify-attestation (keyless, .att): ${checked.stderr}`);
+    assert.deepEqual(statementsOf(checked.stdout).map((x) => [x.predicateType, x.subject[0]!.digest.sha256]), [['https://slsa.dev/provenance/v1', image.digest.slice('sha256:'.length)]]);
+    const attestedDoc = await tree([...trust(), ref]);
+    assert.deepEqual(attestedDoc.manifests[0]!.attestations.map((x) => [x.source, x.state, x.predicateType]), [['cosign-tag', 'verified', 'https://slsa.dev/provenance/v1']]);
   });
 
   it('keyless through the sandbox, referrers: tree verifies the bundle; cosign verify-attestation --new-bundle-format accepts it', async () => {

@@ -3,7 +3,7 @@
  * signature) or with a cosign key. Each signature comes back in both shapes a registry may
  * store: a v0.3 Sigstore bundle (referrers), and cosign's layer annotations (`.sig`/`.att` tags).
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { logKeySignature } from '../sign/rekorUpload';
 import { signBytesWithKey, BUNDLE_V03_MEDIA_TYPE, publicKeyPemOf } from '../sign/keySigner';
 import type { KeylessSession } from '../sign/keylessSigner';
@@ -24,8 +24,13 @@ export interface PayloadSignature {
 export interface StatementSignature {
   /** The v0.3 bundle (referrer layer). */
   readonly bundle: object;
-  /** The DSSE envelope (`.att` layer). */
+  /** The DSSE envelope. */
   readonly envelope: { payloadType: string; payload: string; signatures: Array<{ keyid: string; sig: string }> };
+  /**
+   * The `.att` layer: the envelope as bytes whose sha256 is the hash its Rekor entry logs
+   * (cosign compares the two), or the plain envelope when nothing was logged.
+   */
+  readonly attLayer: Buffer;
   /** cosign `.att` layer annotations besides predicateType: certificate, bundle. */
   readonly annotations: Readonly<Record<string, string>>;
   readonly logIndex?: string;
@@ -79,7 +84,8 @@ export function keylessImageSigner(session: KeylessSession): ImageSigner {
     async signStatement(statement, signal) {
       const signed = await session.signStatementBytes(statement, signal);
       const bundle = signed.bundle as BundleJSON;
-      return { bundle: signed.bundle, envelope: envelopeOf(bundle), annotations: cosignAnnotations(bundle), ...who(signed) };
+      const envelope = envelopeOf(bundle);
+      return { bundle: signed.bundle, envelope, attLayer: loggedEnvelope(bundle, envelope) ?? Buffer.from(JSON.stringify(envelope)), annotations: cosignAnnotations(bundle), ...who(signed) };
     },
   };
 }
@@ -108,7 +114,7 @@ export function keyImageSigner(key: KeyObject, options: { rekorURL?: string } = 
         verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
         dsseEnvelope: envelope,
       };
-      return { bundle, envelope, annotations: {} };
+      return { bundle, envelope, attLayer: Buffer.from(JSON.stringify(envelope)), annotations: {} };
     },
   };
 }
@@ -127,6 +133,41 @@ function envelopeOf(bundle: BundleJSON): StatementSignature['envelope'] {
   const e = bundle.dsseEnvelope;
   if (!e?.payload || !e.payloadType || !e.signatures?.length) throw new ImageSigningError('SIGNING_FAILED', 'The signing service returned a bundle without a DSSE envelope.', 'Check the Sigstore service settings.');
   return { payloadType: e.payloadType, payload: e.payload, signatures: e.signatures.map((s) => ({ keyid: s.keyid ?? '', sig: s.sig ?? '' })) };
+}
+
+/**
+ * The envelope exactly as its Rekor `intoto` v0.0.2 entry hashed it: canonical JSON of the
+ * payload, payload type and first signature with the signer's PEM (`publicKey`), keyid only
+ * when not empty. cosign 2 checks an `.att` layer's sha256 against that hash. Undefined unless
+ * the bytes rebuilt here give the logged hash (then the plain envelope is stored).
+ */
+function loggedEnvelope(bundle: BundleJSON, envelope: StatementSignature['envelope']): Buffer | undefined {
+  const entry = bundle.verificationMaterial?.tlogEntries?.[0];
+  if (!entry?.canonicalizedBody) return undefined;
+  let body: { kind?: string; spec?: { content?: { hash?: { value?: string }; envelope?: { signatures?: Array<{ publicKey?: string }> } } } };
+  try {
+    body = JSON.parse(Buffer.from(entry.canonicalizedBody, 'base64').toString('utf8')) as typeof body;
+  } catch {
+    return undefined;
+  }
+  const logged = body.spec?.content;
+  const encodedKey = logged?.envelope?.signatures?.[0]?.publicKey;
+  const first = envelope.signatures[0];
+  if (body.kind !== 'intoto' || !logged?.hash?.value || !encodedKey || !first) return undefined;
+  const signature: Record<string, string> = { publicKey: Buffer.from(encodedKey, 'base64').toString('utf8'), sig: first.sig };
+  if (first.keyid) signature.keyid = first.keyid;
+  const bytes = Buffer.from(canonicalJSON({ payload: envelope.payload, payloadType: envelope.payloadType, signatures: [signature] }));
+  return createHash('sha256').update(bytes).digest('hex') === logged.hash.value ? bytes : undefined;
+}
+
+/** JSON with object keys sorted and no whitespace (RFC 8785 for strings, arrays and objects). */
+function canonicalJSON(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJSON).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJSON(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /**

@@ -105,7 +105,7 @@ export async function attestImage(
       image.digest,
       'att',
       {
-        bytes: Buffer.from(JSON.stringify(signed.envelope)),
+        bytes: signed.attLayer,
         mediaType: DSSE_ENVELOPE_MEDIA_TYPE,
         // cosign leaves the signature annotation empty on .att layers: the signature is in the envelope.
         annotations: { [COSIGN_ANNOTATIONS.signature]: '', predicateType: options.predicateType, ...signed.annotations },
