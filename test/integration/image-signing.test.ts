@@ -17,6 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startRegistry, OCI_INDEX, OCI_MANIFEST, READER, ALICE, type TestRegistry } from '../support/registry';
 import { BUNDLE_ARTIFACT_TYPE, PREDICATES, startReferrersDouble, startSigningKit, type SigningKit, type ToolRun } from '../support/signed-images';
+import type { TreeDoc } from '../support/tree-json';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/sigstore.js');
@@ -38,20 +39,6 @@ interface CliRun {
 interface SimpleSigning {
   critical: { identity: { 'docker-reference': string }; image: { 'docker-manifest-digest': string }; type: string };
   optional: Record<string, unknown> | null;
-}
-
-interface TreeItem {
-  digest: string;
-  source: string;
-  state: string;
-  predicateType?: string | null;
-  signer: { kind: string; identity?: string; issuer?: string; source?: string } | null;
-  reason: string;
-}
-interface TreeDoc {
-  reference: string;
-  digest: string;
-  manifests: Array<{ digest: string; platform: { os: string; architecture: string; variant?: string } | null; signatures: TreeItem[]; attestations: TreeItem[]; sboms: TreeItem[] }>;
 }
 
 interface Manifest {

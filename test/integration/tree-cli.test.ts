@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startRegistry, ALICE, type PushedImage, type PushedIndex, type TestRegistry } from '../support/registry';
 import { rawManifest, startSigningKit, type SigningKit } from '../support/signed-images';
+import type { TreeDoc } from '../support/tree-json';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/sigstore.js');
@@ -27,22 +28,6 @@ function run(file: string, args: string[], options: { cwd: string; env: NodeJS.P
       done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
     });
   });
-}
-
-interface TreeItem {
-  digest: string;
-  source: string;
-  state: string;
-  predicateType?: string | null;
-  signer: { kind: string; identity?: string; issuer?: string; source?: string } | null;
-  reason: string;
-  check?: string;
-  remedy?: string;
-}
-interface TreeDoc {
-  reference: string;
-  digest: string;
-  manifests: Array<{ digest: string; platform: { os: string; architecture: string; variant?: string } | null; signatures: TreeItem[]; attestations: TreeItem[]; sboms: TreeItem[] }>;
 }
 
 describe('bin/sigstore tree', function () {

@@ -168,6 +168,31 @@ function keylessAnswers(approvals: Promise<void>[]): Partial<SigningPrompts> {
   };
 }
 
+/**
+ * Sign Image on `reference` as the lens would run it, the person approving the digest, giving
+ * `team=web` and signing in keylessly (`usePrompts` gets what restores the prompts, for the
+ * suite's afterEach). Returns the outcome, the digest dialogs shown and the questions asked.
+ */
+async function signKeylessWithAnnotation(
+  reference: string,
+  usePrompts: (restore: vscode.Disposable) => void,
+): Promise<{ outcome: ImageSigningOutcome | undefined; requests: ImageDigestRequest[]; asked: Record<string, number> }> {
+  const requests: ImageDigestRequest[] = [];
+  const approvals: Promise<void>[] = [];
+  const { asked, prompts } = person({
+    confirmImageDigest: async (request) => {
+      requests.push(request);
+      return 'image';
+    },
+    imageAnnotations: async () => ['team=web'],
+    ...keylessAnswers(approvals),
+  });
+  usePrompts((await api()).useSigningPrompts(prompts));
+  const outcome = await run('sigstore.images.sign', { reference });
+  await Promise.all(approvals);
+  return { outcome, requests, asked };
+}
+
 async function run(command: 'sigstore.images.sign' | 'sigstore.images.attest', argument: unknown): Promise<ImageSigningOutcome | undefined> {
   return vscode.commands.executeCommand<ImageSigningOutcome | undefined>(command, argument);
 }
@@ -281,20 +306,7 @@ describe('Sign Image and Attest Image', function () {
     assert.equal(before.digest, target.digest);
     assert.deepEqual(before.items, [], 'pushed unsigned');
 
-    const requests: ImageDigestRequest[] = [];
-    const approvals: Promise<void>[] = [];
-    const { asked, prompts } = person({
-      confirmImageDigest: async (request) => {
-        requests.push(request);
-        return 'image';
-      },
-      imageAnnotations: async () => ['team=web'],
-      ...keylessAnswers(approvals),
-    });
-    restorePrompts = (await api()).useSigningPrompts(prompts);
-
-    const outcome = await run('sigstore.images.sign', { reference: target.reference });
-    await Promise.all(approvals);
+    const { outcome, requests, asked } = await signKeylessWithAnnotation(target.reference, (restore) => (restorePrompts = restore));
     assert.deepEqual(requests, [
       { action: 'sign', reference: target.reference, pinned: `${repoOf(target.reference)}@${target.digest}`, kind: 'manifest', platforms: 0, storage: requests[0]?.storage },
     ]);
@@ -344,20 +356,7 @@ describe('Sign Image and Attest Image', function () {
     await settings.update('signatureStorage', 'cosign-tag', vscode.ConfigurationTarget.Workspace);
     try {
       assert.deepEqual((await group(target.reference, 'Signatures')).items, [], 'pushed unsigned');
-      const requests: ImageDigestRequest[] = [];
-      const approvals: Promise<void>[] = [];
-      const { asked, prompts } = person({
-        confirmImageDigest: async (request) => {
-          requests.push(request);
-          return 'image';
-        },
-        imageAnnotations: async () => ['team=web'],
-        ...keylessAnswers(approvals),
-      });
-      restorePrompts = (await api()).useSigningPrompts(prompts);
-
-      const outcome = await run('sigstore.images.sign', { reference: target.reference });
-      await Promise.all(approvals);
+      const { outcome, requests, asked } = await signKeylessWithAnnotation(target.reference, (restore) => (restorePrompts = restore));
       assert.match(requests[0]?.storage ?? '', /\.sig tag/, 'the dialog says where the signature goes');
       assert.deepEqual(asked, { confirmImageDigest: 1, imageAnnotations: 1, chooseMethod: 1, presentDeviceCode: 1 });
       assert.ok(outcome);

@@ -14,6 +14,7 @@
  * missing blob.
  */
 import { createHash } from 'node:crypto';
+import { pause } from '../abortable';
 import type { Descriptor, FetchedManifest } from '../oci/manifest';
 import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../oci/mediaTypes';
 import { repositoryName, type ImageReference } from '../oci/reference';
@@ -161,22 +162,7 @@ export interface TagTiming {
   now(): number;
 }
 
-const REAL_TIMING: TagTiming = {
-  pause: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-  now: () => performance.now(),
-};
+const REAL_TIMING: TagTiming = { pause, now: () => performance.now() };
 
 /** Requests answered 5xx tried again: docker-registry serves a tag half-rewritten, or a blob pushed by two at once, as a 500. */
 const TORN_READS = 4;

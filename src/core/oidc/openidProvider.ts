@@ -4,6 +4,7 @@
  * caller's cancellation is honoured. Nothing here logs, and no error quotes a token.
  */
 import { SigstoreError } from '../errors';
+import { pause } from '../abortable';
 
 export class OidcError extends SigstoreError {}
 
@@ -129,17 +130,8 @@ export function unverifiedClaims(token: string): Record<string, unknown> | undef
 
 /** Waits `ms`, or rejects with CANCELLED as soon as `signal` aborts. */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelledError());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(cancelledError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return pause(ms, signal).catch(() => {
+    throw cancelledError();
   });
 }
 
