@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { generateCosignKeyPair } from '../../src/core/sign/cosignKey';
 import { approveDeviceCode, signInWithBrowser, type LoopbackVisit } from '../support/device-flow-person';
 import { startSandbox, type Sandbox } from '../support/sandbox';
+import { listenOnLoopback, stopServer } from '../support/loopback-server';
 
 const CLI = resolve(__dirname, '../../bin/sigstore');
 const BUILT = resolve(__dirname, '../../dist/cli/sigstore.js');
@@ -59,16 +60,7 @@ async function startHangingServer(onRequest: () => void): Promise<{ url: string;
     req.resume();
     onRequest();
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
+  return { url: `http://${await listenOnLoopback(server)}`, requests: () => requests, close: () => stopServer(server) };
 }
 
 describe('bin/sigstore sign', function () {

@@ -15,6 +15,7 @@ import { createKeylessSession, SigningError, type SigstoreServices } from '../..
 import { KeySigningError, publicKeyPemOf } from '../../src/core/sign/keySigner';
 import { logKeySignature } from '../../src/core/sign/rekorUpload';
 import { startSigstoreInstance, type SigstoreInstance } from '../support/sigstore-instance';
+import { listenOnLoopback, stopServer } from '../support/loopback-server';
 
 type Service = 'Fulcio' | 'Rekor' | 'TSA';
 type Breakage = 'down' | 'garbage' | 'html-500';
@@ -30,16 +31,7 @@ async function startBrokenServer(breakage: Exclude<Breakage, 'down'>): Promise<{
       else res.writeHead(500, { 'content-type': 'text/html' }).end('<html><body><h1>500 Internal Server Error</h1></body></html>');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: `http://${await listenOnLoopback(server)}`, requests: () => requests, close: () => stopServer(server) };
 }
 
 /** A loopback URL nobody listens on: the port was free a moment ago. */

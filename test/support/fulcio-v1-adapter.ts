@@ -1,7 +1,7 @@
 // cosign 2.5 speaks Fulcio's v1 API; the local Sigstore instance (test/support/sandbox.ts)
 // serves v2. Shared by the cosign interop tests and the image tests.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, stopServer } from './loopback-server';
 
 /**
  * cosign 2.5 asks Fulcio's v1 API (POST /api/v1/signingCert: token in the Authorization
@@ -38,13 +38,6 @@ export async function startFulcioV1Adapter(fulcioURL: string): Promise<{ url: st
       })().catch((e: unknown) => res.writeHead(500).end(String(e)));
     });
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      const closed = new Promise<void>((done) => server.close(() => done()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  const host = await listenOnLoopback(server);
+  return { url: `http://${host}`, close: () => stopServer(server) };
 }

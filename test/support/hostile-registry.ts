@@ -25,7 +25,7 @@
 // Also the test double for the referrers-API path: distribution 2.8 has no referrers API.
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, stopServer } from './loopback-server';
 
 export const HOSTILE_USER = { username: 'hostile-user', password: 'hostile-pass' };
 export const MANIFEST_LIMIT = 4 * 1024 * 1024;
@@ -67,20 +67,6 @@ function sha256(bytes: Buffer | string): string {
   return `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-async function listen(server: http.Server, host: string): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  return `${host}:${(server.address() as AddressInfo).port}`;
-}
-
-function stop(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-}
 
 export interface HostileOptions {
   /** Called as each request to the registry arrives, before it is answered. */
@@ -120,7 +106,7 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
     }
     res.writeHead(404).end();
   });
-  const otherHost = await listen(other, '127.0.0.2');
+  const otherHost = await listenOnLoopback(other, '127.0.0.2');
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hostile');
@@ -257,7 +243,7 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
         return error(404, 'NAME_UNKNOWN', 'repository name not known to registry');
     }
   });
-  const host = await listen(server, '127.0.0.1');
+  const host = await listenOnLoopback(server, '127.0.0.1');
 
   return {
     host,
@@ -269,7 +255,7 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
     tokenRequests: () => tokens,
     requestsTo: (repository) => requests.filter((r) => r.url.startsWith(`/v2/${repository}/`)),
     async close() {
-      await Promise.all([stop(server), stop(other)]);
+      await Promise.all([stopServer(server), stopServer(other)]);
     },
   };
 }

@@ -2,9 +2,9 @@
 // behave like Sigstore's Dex for the device flow and code + PKCE (TESTING.md §4).
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import { SignJWT, importJWK, type JWK } from 'jose';
+import { listenOnLoopback, stopServer } from './loopback-server';
 
 export const CLIENT_ID = 'sigstore';
 export const DEFAULT_EMAIL = 'signer@example.test';
@@ -101,8 +101,7 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
 
   const server = http.createServer();
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://${await listenOnLoopback(server, host)}`;
 
   const policy = interactionPolicy.base();
   // Native clients otherwise always get a consent screen; Dex asks nothing for sigstore.
@@ -181,11 +180,7 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
     email,
     mintIdToken: (claims) =>
       new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: signingJwk.kid, typ: 'JWT' }).sign(signingKey),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close: () => stopServer(server),
   };
 }
 

@@ -8,12 +8,12 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import { promises as fs, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 import { Agent } from 'undici';
 import YAML from 'yaml';
+import { listenOnLoopback, stopServer } from './loopback-server';
 
 export type RegistryAuth = 'none' | 'htpasswd' | 'token';
 
@@ -224,17 +224,13 @@ async function startTokenServer(dir: string): Promise<{ url: string; requests: T
       answer(200, payload, user, grantType, scopes, service);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const host = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`,
+    url: `http://${host}/token`,
     requests,
     certFile: path.join(dir, 'token.pem'),
     mint,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => stopServer(server),
   };
 }
 

@@ -5,8 +5,8 @@
 // POST /api/v1/index/retrieve with `hash`.
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { SerializedBundle } from '@sigstore/bundle';
+import { listenOnLoopback, stopServer } from './loopback-server';
 
 /** A Rekor v1 LogEntry's value (the API wraps it as `{ "<uuid>": entry }`). */
 export interface RekorLogEntry {
@@ -106,20 +106,8 @@ export async function startRekorStub(entries: readonly RekorLogEntry[], options:
     return { status: 404, body: JSON.stringify({ code: 404, message: 'not found' }) };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  const host = await listenOnLoopback(server);
+  return { url: `http://${host}`, requests, close: () => stopServer(server) };
 }
 
 function json(value: unknown): { status: number; body: string } {

@@ -7,12 +7,12 @@ import { execFile } from 'node:child_process';
 import crypto, { createPublicKey } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COSIGN, TOOLS, requireCosign } from './cosign';
 import { startFulcioV1Adapter } from './fulcio-v1-adapter';
 import { startSandbox, type Sandbox } from './sandbox';
+import { listenOnLoopback, stopServer } from './loopback-server';
 
 export const ORAS = join(TOOLS, 'usr/bin/oras');
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -164,15 +164,8 @@ async function startRekorFront(rekorURL: string): Promise<{ url: string; close()
       forward.end(body);
     });
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      const closed = new Promise<void>((done) => server.close(() => done()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  const host = await listenOnLoopback(server);
+  return { url: `http://${host}`, close: () => stopServer(server) };
 }
 
 /** Rekor's canonical `dsse` v0.0.1 entry for a proposed one (rekor pkg/types/dsse/v0.0.1). */
@@ -270,16 +263,7 @@ export async function startReferrersDouble(upstreamUrl: string): Promise<Referre
     referrers.set(`${name}@${subject}`, list);
     return subject;
   };
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    referrersRequests,
-    close: async () => {
-      const closed = new Promise<void>((done) => server.close(() => done()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  return { host: await listenOnLoopback(server), referrersRequests, close: () => stopServer(server) };
 }
 
 /** A manifest (any kind) straight from the registry, for tests that inspect what a tool wrote. */

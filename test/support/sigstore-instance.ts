@@ -3,7 +3,6 @@
 // client code against it. See docs/TESTING.md §5.
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import { bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
 import {
@@ -34,6 +33,7 @@ import {
 } from '@sigstore/sign';
 
 import type { FulcioGate } from './fulcio-gate';
+import { listenOnLoopback, stopServer } from './loopback-server';
 
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -103,16 +103,12 @@ export async function startSigstoreInstance(opts: SigstoreInstanceOptions = {}):
 
   const routes = new Map<string, HandlerFn>();
   const server = http.createServer((req, res) => route(routes, req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const host = await listenOnLoopback(server);
   // One origin serves all three APIs: their paths do not overlap, and the sign
   // clients append the API path to a bare origin (a TSA URL with a path would be
   // taken as the full endpoint).
-  const baseURL = `http://127.0.0.1:${port}`;
-  const close = () => closeServer(server);
+  const baseURL = `http://${host}`;
+  const close = () => stopServer(server);
 
   try {
     // Separate keys, as in a real deployment (log IDs are key hashes).
@@ -304,13 +300,6 @@ function route(routes: Map<string, HandlerFn>, req: http.IncomingMessage, res: h
   });
 }
 
-async function closeServer(server: http.Server): Promise<void> {
-  if (!server.listening) return;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // The sign clients keep connections alive; without this close() waits for them.
-  server.closeAllConnections();
-  await closed;
-}
 
 // Runs `fn` with the global Date reading `at` for "now" (new Date(), Date.now()).
 // The mock takes the validity start of its root and TSA certificates from the

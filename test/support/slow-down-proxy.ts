@@ -1,7 +1,7 @@
 // oidc-provider never answers `slow_down` (TESTING.md §4); this proxy does, so a device-flow
 // client's back-off can be tested. Everything else passes through to the provider.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, stopServer } from './loopback-server';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -41,8 +41,7 @@ export async function startSlowDownProxy(opts: SlowDownProxyOptions): Promise<Sl
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://${await listenOnLoopback(server)}`;
 
   async function handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> {
     const path = req.url ?? '/';
@@ -93,10 +92,6 @@ export async function startSlowDownProxy(opts: SlowDownProxyOptions): Promise<Sl
     url,
     tokenEndpoint: `${url}${tokenPath}`,
     polls,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close: () => stopServer(server),
   };
 }
