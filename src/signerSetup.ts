@@ -4,9 +4,9 @@ import { loadCore } from './coreLoader';
 import type { ExtensionServices } from './services';
 import { signingSettings } from './signingSettings';
 import { unlockSigningKey } from './signingKey';
+import type { Progress } from './ui/cancellableProgress';
 import type { SigningMethod } from './ui/signingPrompts';
 
-export type Progress = vscode.Progress<{ message?: string; increment?: number }>;
 
 /**
  * Gets ready to sign, files or images: unlocks the cosign key, or signs in (device or

@@ -6,7 +6,8 @@ import type { FileSigner, SignedFile } from '../core/sign/fileSigning';
 import type { VerificationResult } from '../core/verify/result';
 import { loadCore } from '../coreLoader';
 import type { ExtensionServices } from '../services';
-import { prepareSigner, type Progress } from '../signerSetup';
+import { prepareSigner } from '../signerSetup';
+import { withCancellableProgress, type Progress } from '../ui/cancellableProgress';
 import type { SigningMethod } from '../ui/signingPrompts';
 import { requireTrustedWorkspace, showSigningError } from '../ui/signingMessages';
 
@@ -61,21 +62,12 @@ export async function signArtifactCommand(services: ExtensionServices, clicked?:
   if (!targets.length) return { method, signed: [], failed: [], skipped };
 
   try {
-    return await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Sigstore', cancellable: true },
-      async (progress, token) => {
-        const abort = new AbortController();
-        const cancelled = token.onCancellationRequested(() => abort.abort());
-        try {
-          const signer = await prepareSigner(services, method, progress, abort.signal);
-          if (!signer) return undefined;
-          const outcome = await signAll(services, method, targets, signer, overwrite, progress, abort.signal);
-          return { ...outcome, skipped };
-        } finally {
-          cancelled.dispose();
-        }
-      },
-    ).then((outcome) => {
+    return await withCancellableProgress('Sigstore', async (signal, progress) => {
+      const signer = await prepareSigner(services, method, progress, signal);
+      if (!signer) return undefined;
+      const outcome = await signAll(services, method, targets, signer, overwrite, progress, signal);
+      return { ...outcome, skipped };
+    }).then((outcome) => {
       if (outcome) void summarise(services, outcome);
       return outcome;
     });

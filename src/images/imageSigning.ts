@@ -5,7 +5,8 @@ import type { SignatureStorage, SignedManifest } from '../core/imageSigning/sign
 import type { RegistryClient } from '../core/oci/registryClient';
 import { loadCore } from '../coreLoader';
 import type { ExtensionServices } from '../services';
-import { prepareSigner, type Progress } from '../signerSetup';
+import { prepareSigner } from '../signerSetup';
+import { withCancellableProgress, type Progress } from '../ui/cancellableProgress';
 import { signingSettings } from '../signingSettings';
 import { requireTrustedWorkspace, showSigningError } from '../ui/signingMessages';
 import type { ImageAction, SigningMethod } from '../ui/signingPrompts';
@@ -120,17 +121,11 @@ async function imageSignerFor(services: ExtensionServices, method: SigningMethod
   return core.keyImageSigner(prepared.key, settings.uploadKeySignatures ? { rekorURL: settings.rekorURL } : {});
 }
 
-/** Runs `work` under a cancellable notification; undefined when the person cancelled. */
-async function withProgress<T>(title: string, work: (signal: AbortSignal, progress: Progress) => Promise<T | undefined>): Promise<T | undefined> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Sigstore', cancellable: true }, async (progress, token) => {
-    const abort = new AbortController();
-    const cancelled = token.onCancellationRequested(() => abort.abort(new vscode.CancellationError()));
+/** Runs `work` under a cancellable notification, saying what it does first. */
+function withProgress<T>(title: string, work: (signal: AbortSignal, progress: Progress) => Promise<T | undefined>): Thenable<T | undefined> {
+  return withCancellableProgress('Sigstore', (signal, progress) => {
     progress.report({ message: title });
-    try {
-      return await work(abort.signal, progress);
-    } finally {
-      cancelled.dispose();
-    }
+    return work(signal, progress);
   });
 }
 

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ImageNode } from '../../images/imagesTree';
 import type { ExtensionServices } from '../../services';
+import { withCancellableProgress } from '../../ui/cancellableProgress';
 
 export const OPEN_ATTACHMENT_COMMAND = 'sigstore.images.openAttachment';
 
@@ -10,15 +11,7 @@ export async function openAttachmentCommand(services: ExtensionServices, node?: 
   const { attachment } = node.item;
   try {
     // Usually already read for verifying; an SBOM may be large: the notification offers Cancel.
-    const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sigstore: fetching ${attachment.digest.slice(0, 19)}…`, cancellable: true }, async (_progress, token) => {
-      const abort = new AbortController();
-      const cancelled = token.onCancellationRequested(() => abort.abort());
-      try {
-        return await attachment.load(abort.signal);
-      } finally {
-        cancelled.dispose();
-      }
-    });
+    const loaded = await withCancellableProgress(`Sigstore: fetching ${attachment.digest.slice(0, 19)}…`, (signal) => attachment.load(signal));
     const uri = services.images.documents.publish(attachment.digest, `${node.image.reference} ${attachment.kind}`, loaded.payload);
     let doc = await vscode.workspace.openTextDocument(uri);
     // JSON payloads (signatures, statements, SPDX/CycloneDX JSON) as JSON; other SBOM formats as they are.
