@@ -1,7 +1,7 @@
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { isRegularFile } from './core/artifacts/artifact';
-import { COMPANION_GLOBS } from './core/artifacts/companions';
+import { classify, COMPANION_GLOBS } from './core/artifacts/companions';
 import type { VerificationResult } from './core/verify/result';
 import type { TrustedRootChoice } from './core/verify/trustInputs';
 import { VerificationCache } from './core/verify/verificationCache';
@@ -37,9 +37,9 @@ import { POLICY_SETTING, WorkspacePolicies } from './workspacePolicies';
 
 /** What the extension exposes to its tests (and to other extensions). */
 export interface SigstoreApi {
-  /** The current result for a file, if it has companions. */
+  /** The current result for a file, if it has companions or a policy rule expects a signature for it. */
   resultFor(uri: vscode.Uri): VerificationResult | undefined;
-  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined;
+  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined | Promise<vscode.FileDecoration | undefined>;
   /** Resolves when every queued verification has finished. */
   whenIdle(): Promise<void>;
   /**
@@ -61,11 +61,23 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
   let trustedRoot: Promise<TrustedRootChoice> | undefined;
   const rootChoice = () => (trustedRoot ??= loadTrustedRoot());
 
-  const decorations = new VerificationDecorationProvider((path) => cache.get(path));
+  const decorations = new VerificationDecorationProvider(
+    (path) => cache.get(path),
+    (path) => unsignedResultFor(path),
+  );
   const policies = new WorkspacePolicies(() => {
     cache.trustChanged();
     imagesTree.trustChanged();
+    decorations.refreshAll();
   });
+  /** A file without evidence that a policy rule expects a signature for ("unsigned"), if it is one. */
+  const unsignedResultFor = (path: string): VerificationResult | undefined => {
+    const policy = policies.policyFor(path);
+    // A loaded policy means the core is loaded: this pulls nothing in at activation.
+    if (policy.kind !== 'loaded' || classify(path) || cache.companionsOf(path).length) return undefined;
+    const rule = loadCore().ruleExpectingSignature(policy, path);
+    return rule ? loadCore().unsignedResult(path, rule) : undefined;
+  };
   const allowedRoots = () => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
   const cache: VerificationCache = new VerificationCache({
     verify: async (artifact, companions, signal) =>
@@ -201,7 +213,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
   // After activation returns: loading the policy and scanning pull in the core.
   setImmediate(() => void policies.reload().then(() => services.scan()));
   return {
-    resultFor: (uri) => (uri.scheme === 'file' ? cache.get(uri.fsPath) : undefined),
+    resultFor: (uri) => (uri.scheme === 'file' ? (cache.get(uri.fsPath) ?? unsignedResultFor(uri.fsPath)) : undefined),
     provideFileDecoration: (uri) => decorations.provideFileDecoration(uri),
     whenIdle: () => cache.whenIdle(),
     imagesTree,

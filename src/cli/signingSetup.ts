@@ -13,6 +13,7 @@ import type { DeviceCode } from '../core/oidc/deviceFlow';
 import { describeIdentityToken, obtainIdentityToken, type IdentityToken } from '../core/oidc/identityToken';
 import { readCosignPrivateKey } from '../core/sign/cosignKey';
 import { PUBLIC_GOOD_SERVICES, type SigstoreServices } from '../core/sign/keylessSigner';
+import { printable } from '../core/text/printable';
 
 export const EXIT_INTERRUPTED = 130;
 const MAX_KEY_BYTES = 64 * 1024;
@@ -165,12 +166,6 @@ function signIn(o: ServiceFlags, signal: AbortSignal): Promise<IdentityToken> {
       if (process.stderr.isTTY) openInBrowser(url);
     },
   });
-}
-
-/** Text from the provider, without the control characters that could rewrite the terminal. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
 }
 
 function openInBrowser(url: string): void {

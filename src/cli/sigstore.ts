@@ -1,7 +1,8 @@
 /**
  * `sigstore verify`: the extension's checks for CI and scripts, over the same core.
  *   sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
- * Exit status: 0 when no result is failed (with --strict: every result is verified), 1 otherwise, 2 usage errors.
+ * Exit status: 0 when no result is failed or unsigned and every file could be checked (with
+ * --strict: every result is verified and every named file has evidence), 1 otherwise, 2 usage errors.
  *   sigstore sign [--key FILE] … FILE...   (signCommand.ts)
  *   sigstore tree [--policy FILE] … REF     (treeCommand.ts)
  *   sigstore sign-image [--key FILE] … REF   (signImageCommand.ts)
@@ -11,6 +12,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileFingerprint, isRegularFile } from '../core/artifacts/artifact';
 import { candidateCompanions, classify } from '../core/artifacts/companions';
+import { ruleExpectingSignature, unsignedResult } from '../core/policy/evaluate';
+import { escapedText } from '../core/text/printable';
 import { verifyArtifact } from '../core/verify/artifactVerifier';
 import { companionTargets } from '../core/verify/companionVerifier';
 import type { SignerInfo, VerificationResult } from '../core/verify/result';
@@ -27,7 +30,10 @@ class UsageError extends Error {}
 
 const USAGE = `usage: sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
   PATH is a file or a folder (walked like the Explorer, skipping .git and node_modules).
-  Exit status: 0 no result failed (--strict: all verified), 1 otherwise, 2 usage error.
+  A file a policy rule covers that has no evidence is "unsigned"; a file named on the command
+  line that has neither evidence nor a rule is reported as "no evidence".
+  Exit status: 0 when nothing failed, is unsigned or broke the verifier (--strict: all verified,
+  and every named file has evidence), 1 otherwise, 2 usage error.
 ${SIGN_USAGE}
 ${TREE_USAGE}
 ${SIGN_IMAGE_USAGE}
@@ -110,7 +116,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     fingerprint: fileFingerprint,
     exists: isRegularFile,
     onDidChange: () => undefined,
-    onError: (artifact, e) => process.stderr.write(`error: verifying ${artifact}: ${(e as Error).stack ?? e}\n`),
+    onError: (artifact, e) => process.stderr.write(`error: verifying ${escapedText(artifact)}: ${escapedText(String((e as Error).stack ?? e))}\n`),
   });
   const files = await walk(o.paths);
   const named = new Set(files);
@@ -121,10 +127,20 @@ export async function verifyCommand(args: string[]): Promise<number> {
   }
   await cache.whenIdle();
 
-  const results = [...new Set(files.concat(cache.verifiablePaths()))]
-    .map((f) => cache.get(f))
-    .filter((r): r is VerificationResult => r !== undefined)
-    .sort((a, b) => a.artifact.localeCompare(b.artifact));
+  const results: VerificationResult[] = [];
+  const withoutEvidence: string[] = [];
+  for (const path of [...new Set(files.concat(cache.verifiablePaths()))].sort((a, b) => a.localeCompare(b))) {
+    const result = cache.get(path);
+    if (result) {
+      results.push(result);
+      continue;
+    }
+    // Companions are evidence, not files to judge.
+    if (classify(path) || cache.companionsOf(path).length) continue;
+    const rule = ruleExpectingSignature(policy, path);
+    if (rule) results.push(unsignedResult(path, rule));
+    else if (named.has(path) && o.paths.includes(path)) withoutEvidence.push(path);
+  }
 
   if (o.json) {
     const doc = {
@@ -132,6 +148,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
         path: display(r.artifact),
         state: r.state,
         summary: r.summary,
+        ...(r.internalError ? { internalError: r.internalError } : {}),
         evidence: r.evidence.map((e) => ({
           kind: e.kind,
           companion: display(e.companion),
@@ -143,15 +160,24 @@ export async function verifyCommand(args: string[]): Promise<number> {
         })),
         signer: signerJSON(r.evidence.find((e) => e.state === r.state)?.signer),
       })),
+      withoutEvidence: withoutEvidence.map(display),
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
-    for (const r of results) process.stdout.write(`${r.state.padEnd(12)} ${display(r.artifact)}: ${r.summary}\n`);
+    // Names, identities and registry text are the workspace's words: escaped, so none can forge a line.
+    for (const r of results) process.stdout.write(`${r.state.padEnd(12)} ${escapedText(display(r.artifact))}: ${escapedText(r.summary)}\n`);
+    for (const p of withoutEvidence) process.stdout.write(`${'no evidence'.padEnd(12)} ${escapedText(display(p))}: no signature, bundle, attestation or checksum names it, and no policy rule covers it\n`);
     const counts = new Map<string, number>();
     for (const r of results) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
-    process.stdout.write(`${results.length} file(s) with evidence: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}\n`);
+    const without = withoutEvidence.length ? `; ${withoutEvidence.length} named file(s) without evidence` : '';
+    process.stdout.write(`${results.length} file(s) with evidence or a rule: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}${without}\n`);
   }
-  const failed = results.some((r) => r.state === 'failed') || (o.strict && results.some((r) => r.state !== 'verified'));
+  const broken = results.filter((r) => r.internalError);
+  for (const r of broken) process.stderr.write(`error: the verifier broke on ${escapedText(display(r.artifact))}: ${escapedText(r.internalError!)}\n`);
+  const failed =
+    broken.length > 0 ||
+    results.some((r) => r.state === 'failed' || r.state === 'unsigned') ||
+    (o.strict && (withoutEvidence.length > 0 || results.some((r) => r.state !== 'verified')));
   return failed ? 1 : 0;
 }
 

@@ -15,7 +15,7 @@ export { OciError } from './oci/errors';
 export { formatReference, parseImageReference } from './oci/reference';
 export { RegistryClient } from './oci/registryClient';
 export { obtainIdentityToken, type IdentityToken } from './oidc/identityToken';
-export { applyPolicy, decide, type PolicyState } from './policy/evaluate';
+export { applyPolicy, decide, ruleExpectingSignature, unsignedResult, type PolicyState } from './policy/evaluate';
 export { DEFAULT_POLICY_PATH, loadPolicyFile, compilePolicy, type PolicyLoad, type PolicyDiagnostic } from './policy/policy';
 export { generateCosignKeyPair, readCosignPrivateKey } from './sign/cosignKey';
 export { writeCompanions } from './sign/companionWriter';

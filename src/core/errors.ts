@@ -1,3 +1,10 @@
+import { printable } from './text/printable';
+
+/** A thrown value as one bounded line, class and message (for errors that are bugs, not bad input). */
+export function internalErrorName(error: unknown): string {
+  return error instanceof Error ? printable(`${error.name}: ${error.message}`, 160) : 'an unknown error';
+}
+
 /** A failure the user can act on: a stable code for tools, a message for people. */
 export class SigstoreError extends Error {
   constructor(

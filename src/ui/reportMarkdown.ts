@@ -8,6 +8,7 @@ export const STATE_LABELS: Record<VerificationState, string> = {
   integrity: 'Integrity only',
   failed: 'Failed',
   unverifiable: 'Cannot be checked',
+  unsigned: 'Signature missing',
 };
 
 /** What each kind of companion is called in the report. */
@@ -33,6 +34,7 @@ export function renderReport(result: VerificationResult): string {
   const notes: Partial<Record<VerificationResult['state'], string>> = {
     verified: '> "Verified": the signature is valid against the trusted root, and the trust policy names its signer for this file.',
     untrusted: '> The signature is valid, but no trust-policy rule names its signer for this file: check the identity below before you trust it.',
+    unsigned: '> The trust policy expects a signature for this file, and none was found next to it (no bundle, signature, attestation or checksum). A signature that was deleted looks exactly like this.',
     integrity: '> A checksum only shows the file is the one the checksum was made for. Whoever could change the file could change the checksum too.',
   };
   const note = notes[result.state];

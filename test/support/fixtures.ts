@@ -17,7 +17,7 @@ import {
   type SigstoreInstance,
 } from './sigstore-instance';
 
-export type FixtureState = 'verified' | 'untrusted' | 'integrity' | 'failed' | 'unverifiable';
+export type FixtureState = 'verified' | 'untrusted' | 'integrity' | 'failed' | 'unverifiable' | 'unsigned';
 
 /** Badge per state (as src/decorations shows them); the only place the tests spell them. */
 export const BADGE: Readonly<Record<FixtureState, string>> = {
@@ -26,6 +26,7 @@ export const BADGE: Readonly<Record<FixtureState, string>> = {
   integrity: '#',
   failed: '✗',
   unverifiable: '?',
+  unsigned: '∅',
 };
 
 export const EXPECTED_BADGES_FILE = '.expected-badges.json';
@@ -35,6 +36,8 @@ export const BUNDLE_SUFFIX = '.sigstore.json';
 /** Well-formed but not a bundle version anyone knows; @sigstore/bundle's own check lets it through. */
 export const UNKNOWN_BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v9.9+json';
 export const OTHER_IDENTITY = 'mallory@example.test';
+/** A file at the top, where the policy's "/*" expects a signature, with no companion. */
+const REQUIRED_FILE = 'required.txt';
 
 export interface FixtureFile {
   /** Relative to the workspace, '/'-separated. */
@@ -53,8 +56,10 @@ export interface FixtureFile {
 export interface FixtureManifest {
   dir: string;
   files: FixtureFile[];
-  /** Files with no companion at all: no state, no badge. */
+  /** Files with no companion that no policy rule covers: no state, no badge. */
   unsigned: string[];
+  /** Files with no companion that a policy rule covers: `unsigned` (their signature is missing). */
+  required: string[];
 }
 
 export async function writeFixtureWorkspace(dir: string): Promise<FixtureManifest> {
@@ -64,7 +69,7 @@ export async function writeFixtureWorkspace(dir: string): Promise<FixtureManifes
   const [inst, other] = await Promise.all([startSigstoreInstance(), startSigstoreInstance()]);
   try {
     const files = await writeAll(root, inst, other);
-    const manifest: FixtureManifest = { dir: root, files, unsigned: ['plain.txt'] };
+    const manifest: FixtureManifest = { dir: root, files, unsigned: ['vendor/plain.txt'], required: [REQUIRED_FILE] };
     // Read by the suites running inside VS Code, which cannot call this module.
     await fs.writeFile(path.join(root, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
     return manifest;
@@ -226,7 +231,8 @@ async function writeAll(root: string, inst: SigstoreInstance, other: SigstoreIns
   await Promise.all([
     write(TRUSTED_ROOT_FILE, json(inst.trustedRoot)),
     write('.vscode/settings.json', json({ 'sigstore.trustedRoot': '${workspaceFolder}/' + TRUSTED_ROOT_FILE })),
-    write('plain.txt', text('No companion: no state, no badge.\n')),
+    write('vendor/plain.txt', text('No companion and no policy rule: no state, no badge.\n')),
+    write(REQUIRED_FILE, text('The policy covers this file, and its bundle was deleted: unsigned.\n')),
     ...files.flatMap((f) => [write(f.path, f.data), write(f.path + BUNDLE_SUFFIX, f.bundle)]),
     ...others.flatMap((f) => [write(f.path, f.data), write(f.companionName, f.companionData)]),
     write('keys/cosign.pub', publicKey.export({ type: 'spki', format: 'pem' }) as string),
@@ -234,6 +240,7 @@ async function writeAll(root: string, inst: SigstoreInstance, other: SigstoreIns
     write('.sigstore/policy.json', json(policy)),
   ]);
   for (const f of [...files, ...others]) badges[f.path] = BADGE[f.expected];
+  badges[REQUIRED_FILE] = BADGE.unsigned;
   await write(EXPECTED_BADGES_FILE, json(badges));
 
   return [

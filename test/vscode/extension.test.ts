@@ -18,7 +18,7 @@ interface FixtureFile {
   reason: string;
 }
 
-function manifest(): { files: FixtureFile[]; unsigned: string[] } {
+function manifest(): { files: FixtureFile[]; unsigned: string[]; required: string[] } {
   return JSON.parse(readFileSync(join(workspaceRoot(), '.fixture-manifest.json'), 'utf8'));
 }
 
@@ -54,7 +54,7 @@ describe('Sigstore extension', () => {
         const sigstore = await api();
         const result = sigstore.resultFor(uriOf(f.path));
         assert.equal(result?.state, f.expected, result?.summary);
-        const decoration = sigstore.provideFileDecoration(uriOf(f.path));
+        const decoration = await sigstore.provideFileDecoration(uriOf(f.path));
         assert.equal(decoration?.badge, BADGES[f.expected].badge);
         assert.ok(decoration?.tooltip?.startsWith('Sigstore: '), decoration?.tooltip);
         if (f.signer) {
@@ -64,13 +64,25 @@ describe('Sigstore extension', () => {
           assert.ok((decoration?.tooltip?.length ?? 0) > 'Sigstore: Failed: '.length + 10, `tooltip gives a reason: ${decoration?.tooltip}`);
         }
         // The companion itself is evidence, not an artifact.
-        assert.equal(sigstore.provideFileDecoration(uriOf(f.companion)), undefined, f.companion);
+        assert.equal(await sigstore.provideFileDecoration(uriOf(f.companion)), undefined, f.companion);
       });
     }
 
-    it('files without companions get no badge', async () => {
+    it('files without companions that no rule covers get no badge', async () => {
       const sigstore = await api();
-      for (const p of manifest().unsigned) assert.equal(sigstore.provideFileDecoration(uriOf(p)), undefined, p);
+      for (const p of manifest().unsigned) assert.equal(await sigstore.provideFileDecoration(uriOf(p)), undefined, p);
+    });
+
+    it('a file a rule covers with no companion is unsigned, and its folder is not', async () => {
+      const sigstore = await api();
+      for (const p of manifest().required) {
+        assert.equal(sigstore.resultFor(uriOf(p))?.state, 'unsigned', p);
+        const decoration = await sigstore.provideFileDecoration(uriOf(p));
+        assert.equal(decoration?.badge, BADGES.unsigned.badge, p);
+        assert.match(decoration?.tooltip ?? '', /^Sigstore: Signature missing: No signature found, but rule 1 \(this project\)/);
+      }
+      // "nested/**" covers the folder's path too; only files can be unsigned.
+      assert.equal(await sigstore.provideFileDecoration(uriOf('nested')), undefined);
     });
   });
 
@@ -154,14 +166,14 @@ describe('Sigstore extension', () => {
       const source = manifest().files.find((f) => f.path === 'hello.txt')!;
       const original = await vscode.workspace.fs.readFile(uriOf(source.path));
       await vscode.workspace.fs.writeFile(uriOf(live), original);
-      assert.equal(sigstore.resultFor(uriOf(live)), undefined, 'no companion yet, no result');
+      assert.equal(sigstore.resultFor(uriOf(live))?.state, 'unsigned', 'no companion yet: the policy\'s "/*" expects a signature');
 
       await vscode.workspace.fs.writeFile(uriOf(`${live}.sigstore.json`), await vscode.workspace.fs.readFile(uriOf(source.companion)));
       await until('verified after the companion appears', () => sigstore.resultFor(uriOf(live))?.state === 'verified');
 
       await vscode.workspace.fs.writeFile(uriOf(live), bytes('changed after signing\n'));
       await until('failed after the file changes', () => sigstore.resultFor(uriOf(live))?.state === 'failed');
-      assert.equal(sigstore.provideFileDecoration(uriOf(live))?.badge, BADGES.failed.badge);
+      assert.equal((await sigstore.provideFileDecoration(uriOf(live)))?.badge, BADGES.failed.badge);
 
       await vscode.workspace.fs.writeFile(uriOf(live), original);
       await until('verified again after the original returns', () => sigstore.resultFor(uriOf(live))?.state === 'verified');
@@ -170,8 +182,8 @@ describe('Sigstore extension', () => {
       await until('failed after the companion is damaged', () => sigstore.resultFor(uriOf(live))?.state === 'failed');
 
       await vscode.workspace.fs.delete(uriOf(`${live}.sigstore.json`));
-      await until('no badge after the companion is deleted', () => sigstore.resultFor(uriOf(live)) === undefined);
-      assert.equal(sigstore.provideFileDecoration(uriOf(live)), undefined);
+      await until('unsigned again after the companion is deleted', () => sigstore.resultFor(uriOf(live))?.state === 'unsigned');
+      assert.equal((await sigstore.provideFileDecoration(uriOf(live)))?.badge, BADGES.unsigned.badge, 'deleting the bundle leaves a visible gap');
     });
   });
 

@@ -16,10 +16,10 @@ export function workspaceRoot(): string {
 export const uriOf = (relative: string) => vscode.Uri.file(join(workspaceRoot(), relative));
 
 /** Waits for a condition the extension reaches asynchronously (file watcher events), with a deadline. */
-export async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

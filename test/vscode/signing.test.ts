@@ -108,7 +108,7 @@ describe('Signing', function () {
     }
     console.log(`    keyless signing of 2 files, sign-in included: ${Date.now() - started} ms`);
     // The badge follows without any further action.
-    await until('a.txt badged verified', () => sigstore.provideFileDecoration(a)?.badge === BADGES.verified.badge);
+    await until('a.txt badged verified', async () => (await sigstore.provideFileDecoration(a))?.badge === BADGES.verified.badge);
     assert.equal(sigstore.resultFor(b)?.state, 'verified');
     assert.deepEqual(tempFiles('signing'), []);
   });
@@ -209,7 +209,7 @@ describe('Signing', function () {
     assert.deepEqual(outcome?.signed[0]?.written, [`${e.fsPath}.sigstore.json`, `${e.fsPath}.sig`]);
     assert.match(readFileSync(`${e.fsPath}.sig`, 'utf8'), /^[A-Za-z0-9+/]+=*$/, 'cosign writes base64 DER');
     assert.equal(outcome?.signed[0]?.result?.state, 'verified', outcome?.signed[0]?.result?.summary);
-    await until('e.txt badged verified', () => sigstore.provideFileDecoration(e)?.badge === BADGES.verified.badge);
+    await until('e.txt badged verified', async () => (await sigstore.provideFileDecoration(e))?.badge === BADGES.verified.badge);
   });
 
   it('replaces an existing key pair only once the person confirms; the policy then trusts the new key alone', async () => {

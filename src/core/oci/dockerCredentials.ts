@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { RegistryCredential } from './auth';
 import { OciError } from './errors';
 import { DOCKER_HUB } from './reference';
+import { printable } from '../text/printable';
 
 export type { RegistryCredential } from './auth';
 
@@ -195,12 +196,6 @@ async function askHelper(helper: string, serverUrl: string, runHelper: HelperRun
   // Docker's convention: the user "<token>" means the secret is an identity (refresh) token.
   if (username === '<token>') return { identityToken: answer.Secret };
   return { username, password: answer.Secret };
-}
-
-function printable(s: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = s.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
 /** Spawns the helper with a timeout and capped output; the server URL goes to stdin. */

@@ -17,6 +17,7 @@ import { filterByArtifactType, parseManifest, type Descriptor, type FetchedManif
 import { MANIFEST_ACCEPT, OCI_INDEX, baseMediaType, isImageManifestMediaType, isIndexMediaType } from './mediaTypes';
 import { checkReference, isLoopbackHost, registryEndpoint, type ImageReference } from './reference';
 import { PlainHttpServer, Transport, type Exchange } from './transport';
+import { printable } from '../text/printable';
 
 export interface RegistryClientOptions {
   /** From `dockerCredentials()`, or a fixed map (`staticCredentials`). Default: none (anonymous). */
@@ -897,12 +898,6 @@ function tooLargeManifest(what: string, limit: number): OciError {
 
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${Math.round((n / 1024 / 1024) * 10) / 10} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`;
-}
-
-function printable(s: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = s.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
 /** The `code`s of a distribution error body (`{"errors":[{"code":…,"message":…}]}`). */

@@ -5,6 +5,7 @@
  */
 import { SigstoreError } from '../errors';
 import { pause } from '../abortable';
+import { printable } from '../text/printable';
 
 export class OidcError extends SigstoreError {}
 
@@ -169,7 +170,3 @@ function networkReason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Provider-chosen text shown to people: one line, no control characters, bounded. */
-function printable(s: string, max: number): string {
-  return s.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').slice(0, max);
-}

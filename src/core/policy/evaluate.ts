@@ -1,5 +1,5 @@
 import { CHECK_TITLES } from '../verify/evidenceBuilder';
-import type { Evidence, SignerInfo } from '../verify/result';
+import type { Evidence, SignerInfo, VerificationResult } from '../verify/result';
 import { signerLabel } from '../verify/result';
 import type { TrustedRootChoice, TrustInputs } from '../verify/trustInputs';
 import type { ImageReference } from '../oci/reference';
@@ -32,6 +32,28 @@ export function decideImage(
   defaults: { trustedRoot: TrustedRootChoice; network: TrustInputs['network'] },
 ): PolicyDecision {
   return decisionFor(policy.kind === 'loaded' && policy.load.ok ? ruleForImage(policy.load.policy, reference) : undefined, defaults);
+}
+
+/**
+ * The rule that expects `artifact` to be signed: the first rule covering it, when the policy
+ * is loaded without errors and the rule trusts someone. A broken or ignored policy expects nothing
+ * (its files show that the policy is unusable instead).
+ */
+export function ruleExpectingSignature(policy: PolicyState, artifact: string): PolicyRule | undefined {
+  if (policy.kind !== 'loaded' || !policy.load.ok) return undefined;
+  const rule = ruleFor(policy.load.policy, artifact);
+  return rule && (rule.identities.length || rule.keys.length || rule.openpgpKeys.length) ? rule : undefined;
+}
+
+/** The result of a file a rule covers and nothing signs: deleting a bundle must not look like "no opinion". */
+export function unsignedResult(artifact: string, rule: PolicyRule, checkedAt = new Date()): VerificationResult {
+  return {
+    artifact,
+    state: 'unsigned',
+    summary: `No signature found, but ${rule.label} of the trust policy expects one for this file.`,
+    evidence: [],
+    checkedAt,
+  };
 }
 
 /** The matching rule's keys and root, else the defaults: the same for files and images. */

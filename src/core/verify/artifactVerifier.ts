@@ -1,10 +1,11 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { fileArtifact } from '../artifacts/artifact';
 import type { Companion } from '../artifacts/companions';
-import { applyPolicy, decide, type PolicyState } from '../policy/evaluate';
+import { applyPolicy, decide, ruleExpectingSignature, unsignedResult, type PolicyState } from '../policy/evaluate';
+import { internalErrorName } from '../errors';
 import { verifyCompanion } from './companionVerifier';
-import { EvidenceBuilder } from './evidenceBuilder';
-import { resultOf, type Evidence, type VerificationResult } from './result';
+import { EvidenceBuilder, MAX_EVIDENCE_PER_COMPANION, tooMuchEvidence } from './evidenceBuilder';
+import { resultOf, type Evidence, type EvidenceKind, type VerificationResult } from './result';
 import type { TrustedRootChoice, TrustInputs } from './trustInputs';
 
 export interface ArtifactVerificationOptions {
@@ -33,12 +34,50 @@ export async function verifyArtifact(path: string, companions: readonly Companio
       }
       continue;
     }
-    evidence.push(...(await verifyCompanion(companion, path, artifact, decision.inputs, options.signal)));
+    let found: Evidence[];
+    try {
+      found = await verifyCompanion(companion, path, artifact, decision.inputs, options.signal);
+    } catch (e) {
+      if (options.signal?.aborted) throw e;
+      found = [internalErrorEvidence(companion, e)];
+    }
+    // One companion may name a file many times (JSON lines): more than a person could review is refused, not cut short.
+    if (found.length > MAX_EVIDENCE_PER_COMPANION) found = [tooMuchEvidence(companion.path, found[0]?.kind ?? 'intoto-attestation', found.length)];
+    for (const e of found) evidence.push(e);
   }
+  // Nothing at all (a checksum list or attestation file that no longer names the file) is not "no opinion" when a rule expects a signature.
+  const expecting = evidence.length === 0 ? ruleExpectingSignature(options.policy, path) : undefined;
+  if (expecting) return unsignedResult(path, expecting);
   return resultOf(
     path,
     evidence.map((e) => applyPolicy(e, options.policy, decision.rule)),
   );
+}
+
+/** What a companion's evidence is called before it is read. */
+const EVIDENCE_KINDS: Record<Companion['kind'], EvidenceKind> = {
+  certificate: 'cosign-signature',
+  'sigstore-bundle': 'sigstore-bundle',
+  bundle: 'sigstore-bundle',
+  signature: 'cosign-signature',
+  openpgp: 'openpgp-signature',
+  checksum: 'checksum',
+  'checksum-list': 'checksum',
+  attestations: 'intoto-attestation',
+};
+
+/** The verifier broke on a companion: the file still gets a result, naming the error (never quoting what it read). */
+export function internalErrorEvidence(companion: Companion, error: unknown): Evidence {
+  const named = internalErrorName(error);
+  return {
+    ...new EvidenceBuilder(EVIDENCE_KINDS[companion.kind], companion.path).stop(
+      'read',
+      'unverifiable',
+      `The verifier could not check this companion: ${named}.`,
+      'This is a bug or a resource limit in the Sigstore extension, not a verdict on the file. Report it with the log (Output › Sigstore).',
+    ),
+    internalError: named,
+  };
 }
 
 /** A message when `path` is a symbolic link resolving outside every allowed root. */

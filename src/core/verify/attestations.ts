@@ -5,9 +5,9 @@
  */
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { Artifact } from '../artifacts/artifact';
-import { readLimited } from '../artifacts/artifact';
+import { ParsedCompanions } from '../artifacts/parsedCompanions';
 import { verifyBundleObject } from './bundleVerifier';
-import { EvidenceBuilder } from './evidenceBuilder';
+import { EvidenceBuilder, MAX_EVIDENCE_PER_COMPANION, tooMuchEvidence } from './evidenceBuilder';
 import type { Evidence } from './result';
 import type { NamedPublicKey } from './trustInputs';
 import type { LoadedTrustedRoot } from '../trust/trustedRoot';
@@ -22,20 +22,33 @@ interface Line {
   readonly names: readonly string[];
 }
 
-export async function readAttestationLines(path: string): Promise<Line[]> {
-  const text = (await readLimited(path, MAX_ATTESTATION_FILE_BYTES)).toString('utf8');
+/** Damaged lines reported one by one; the rest are counted in one more piece of evidence. */
+const DAMAGED_LINES_SHOWN = 8;
+
+function parseAttestationLines(text: string): Line[] {
   const lines: Line[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const content = raw.trim();
-    if (!content) return;
+  let start = 0;
+  for (let i = 1; start <= text.length; i++) {
+    const end = text.indexOf('\n', start);
+    const content = text.slice(start, end === -1 ? text.length : end).trim();
+    start = end === -1 ? text.length + 1 : end + 1;
+    if (!content) continue;
     try {
       const json: unknown = JSON.parse(content);
-      lines.push({ line: i + 1, json, names: subjectNames(json) });
-    } catch (e) {
-      lines.push({ line: i + 1, error: `line ${i + 1} is not valid JSON: ${(e as Error).message}`, names: [] });
+      lines.push({ line: i, json, names: subjectNames(json) });
+    } catch {
+      // JSON.parse's message quotes the bytes it read: say where, not what.
+      lines.push({ line: i, error: `line ${i} is not valid JSON`, names: [] });
     }
-  });
+  }
   return lines;
+}
+
+// The cache asks for the targets, then each named file is verified: one parse serves them all.
+const attestationFiles = new ParsedCompanions(parseAttestationLines, MAX_ATTESTATION_FILE_BYTES);
+
+export async function readAttestationLines(path: string): Promise<Line[]> {
+  return attestationFiles.read(path);
 }
 
 /** The files (absolute) an attestation file is about: its subjects' names, next to it. */
@@ -63,14 +76,30 @@ export async function verifyAttestations(
   } catch (e) {
     return [new EvidenceBuilder('intoto-attestation', path).stop('read', 'failed', (e as Error).message, 'Check the attestation file.')];
   }
+  const names = (line: Line) => !line.error && line.names.some((n) => resolveSubject(path, n) === artifactPath);
+  const naming = lines.filter(names).length;
+  // Checked up to the bound, or not at all: a failure among the rest must not go unseen.
+  if (naming > MAX_EVIDENCE_PER_COMPANION) return [tooMuchEvidence(path, 'intoto-attestation', naming)];
   const evidence: Evidence[] = [];
+  let damaged = 0;
   for (const line of lines) {
     if (line.error) {
-      evidence.push(new EvidenceBuilder('intoto-attestation', path, line.line).stop('parse', 'failed', line.error, 'Download the attestations again; a damaged line proves nothing.'));
+      if (++damaged <= DAMAGED_LINES_SHOWN) {
+        evidence.push(new EvidenceBuilder('intoto-attestation', path, line.line).stop('parse', 'failed', line.error, 'Download the attestations again; a damaged line proves nothing.'));
+      }
       continue;
     }
-    if (!line.names.some((n) => resolveSubject(path, n) === artifactPath)) continue;
-    evidence.push(await verifyBundleObject(path, line.json, artifact, { ...options, kind: 'intoto-attestation', line: line.line }));
+    if (names(line)) evidence.push(await verifyBundleObject(path, line.json, artifact, { ...options, kind: 'intoto-attestation', line: line.line }));
+  }
+  if (damaged > DAMAGED_LINES_SHOWN) {
+    evidence.push(
+      new EvidenceBuilder('intoto-attestation', path).stop(
+        'parse',
+        'failed',
+        `${damaged - DAMAGED_LINES_SHOWN} more lines of the attestation file are not valid JSON.`,
+        'Download the attestations again; a damaged line proves nothing.',
+      ),
+    );
   }
   if (evidence.length === 0) {
     evidence.push(

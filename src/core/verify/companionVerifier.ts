@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import type { Artifact } from '../artifacts/artifact';
 import { isRegularFile, readLimited } from '../artifacts/artifact';
 import type { Companion } from '../artifacts/companions';
+import { ParsedCompanions } from '../artifacts/parsedCompanions';
 import { attestationTargets, verifyAttestations } from './attestations';
 import { MAX_COMPANION_BYTES, verifyBundleFile, verifyBundleObject } from './bundleVerifier';
 import { checksumEntriesFor, MAX_CHECKSUM_FILE_BYTES, verifyChecksum, verifyChecksumFile } from './checksum';
@@ -14,6 +15,9 @@ import type { Evidence } from './result';
 import type { TrustInputs } from './trustInputs';
 
 const CERTIFICATE_SUFFIXES = ['.pem', '.crt', '.cert'];
+
+// A SHA256SUMS naming thousands of files is parsed once, not once for each of them.
+const checksumLists = new ParsedCompanions((text, path) => checksumEntriesFor(path, text), MAX_CHECKSUM_FILE_BYTES);
 
 /** The evidence one companion gives about one artifact (several for JSON-lines files). */
 export async function verifyCompanion(
@@ -55,8 +59,7 @@ export async function verifyCompanion(
     case 'checksum-list': {
       let entry;
       try {
-        const text = (await readLimited(companion.path, MAX_CHECKSUM_FILE_BYTES)).toString('utf8');
-        entry = checksumEntriesFor(companion.path, text).get(artifactPath);
+        entry = (await checksumLists.read(companion.path)).get(artifactPath);
       } catch (e) {
         return [new EvidenceBuilder('checksum', companion.path).stop('parse', 'failed', (e as Error).message, 'Download the checksum list again.')];
       }
@@ -97,10 +100,7 @@ async function certificateOf(artifactPath: string): Promise<string | undefined> 
 
 /** The files a content-defined companion (checksum list, attestations) is about. */
 export async function companionTargets(companion: Companion): Promise<string[]> {
-  if (companion.kind === 'checksum-list') {
-    const text = (await readLimited(companion.path, MAX_CHECKSUM_FILE_BYTES)).toString('utf8');
-    return [...checksumEntriesFor(companion.path, text).keys()];
-  }
+  if (companion.kind === 'checksum-list') return [...(await checksumLists.read(companion.path)).keys()];
   if (companion.kind === 'attestations') return attestationTargets(companion.path);
   return [];
 }

@@ -95,3 +95,16 @@ export function titleOf(id: CheckId, signer?: SignerInfo): string {
   if (id === 'signing-key' && signer?.kind === 'key') return 'Public key accepted';
   return CHECK_TITLES[id];
 }
+
+/** How many pieces of evidence one companion may contribute to one file. */
+export const MAX_EVIDENCE_PER_COMPANION = 256;
+
+/** A companion naming a file more often than is checked: refused, not cut short (a failure could hide in the rest). */
+export function tooMuchEvidence(companion: string, kind: EvidenceKind, count: number): Evidence {
+  return new EvidenceBuilder(kind, companion).stop(
+    'parse',
+    'failed',
+    `This companion holds ${count} pieces of evidence about this file, more than the ${MAX_EVIDENCE_PER_COMPANION} that are checked; the file cannot be judged from it.`,
+    'Keep only the attestations or signatures made for this release of the file.',
+  );
+}

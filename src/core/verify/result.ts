@@ -3,8 +3,11 @@
  * all render this, so they can never disagree.
  */
 
-/** Stable ids, used in badges, tooltips, reports and command-line output. */
-export type VerificationState = 'verified' | 'untrusted' | 'integrity' | 'failed' | 'unverifiable';
+/**
+ * Stable ids, used in badges, tooltips, reports and command-line output. `unsigned` is a file
+ * that a trust-policy rule expects a signature for and that has no evidence at all.
+ */
+export type VerificationState = 'verified' | 'untrusted' | 'integrity' | 'failed' | 'unverifiable' | 'unsigned';
 
 /** The checks evidence goes through; each kind uses the ones that apply, in order. */
 export type CheckId =
@@ -131,6 +134,8 @@ export interface Evidence {
   /** The trust-policy rule that decided the state, when one matched. */
   readonly rule?: string;
   readonly notes: readonly string[];
+  /** Set when the verifier itself broke on this companion (a bug or a resource limit, not bad input). */
+  readonly internalError?: string;
 }
 
 export interface VerificationResult {
@@ -139,20 +144,48 @@ export interface VerificationResult {
   readonly summary: string;
   readonly evidence: readonly Evidence[];
   readonly checkedAt: Date;
+  /** Set when some evidence, or the whole result, could not be produced because the verifier broke. */
+  readonly internalError?: string;
 }
 
-/** Strongest first: a file shows the strongest state that one piece of evidence proves. */
-const STRENGTH: readonly VerificationState[] = ['verified', 'untrusted', 'integrity', 'unverifiable', 'failed'];
+/** Strongest first, among evidence that did not fail. */
+const STRENGTH: readonly VerificationState[] = ['verified', 'untrusted', 'integrity', 'unverifiable', 'unsigned', 'failed'];
 
 export function strongest(states: readonly VerificationState[]): VerificationState | undefined {
-  return [...states].sort((a, b) => STRENGTH.indexOf(a) - STRENGTH.indexOf(b))[0];
+  let best: VerificationState | undefined;
+  for (const s of states) if (best === undefined || STRENGTH.indexOf(s) < STRENGTH.indexOf(best)) best = s;
+  return best;
+}
+
+/**
+ * A failure that says nothing against the file's bytes: a cryptographically valid signature
+ * by a signer the policy does not name (the policy check is the only one that failed).
+ */
+function isSignerOnlyFailure(e: Evidence): boolean {
+  return e.state === 'failed' && e.failure?.check === 'policy';
+}
+
+/**
+ * The state of a file from all its evidence. Anyone who can write next to a file can add a
+ * checksum, a junk signature or one that needs the network, so weaker evidence never outranks
+ * a failure: any failed evidence makes the file failed, except a valid signature by a signer
+ * the policy does not name when a signature the policy does name also verifies.
+ */
+export function combinedState(evidence: readonly Evidence[]): VerificationState | undefined {
+  const failed = evidence.filter((e) => e.state === 'failed');
+  const trusted = evidence.some((e) => e.state === 'verified');
+  if (failed.length > 0 && !(trusted && failed.every(isSignerOnlyFailure))) return 'failed';
+  return strongest(evidence.filter((e) => e.state !== 'failed').map((e) => e.state));
 }
 
 /** Combines the evidence for one artifact into its result. */
 export function resultOf(artifact: string, evidence: readonly Evidence[], checkedAt = new Date()): VerificationResult {
-  const state = strongest(evidence.map((e) => e.state)) ?? 'unverifiable';
-  const best = evidence.find((e) => e.state === state);
-  return { artifact, state, summary: best?.summary ?? 'No evidence found', evidence, checkedAt };
+  const state = combinedState(evidence) ?? 'unverifiable';
+  const best = (state === 'failed' ? evidence.find((e) => e.state === 'failed' && !isSignerOnlyFailure(e)) : undefined) ?? evidence.find((e) => e.state === state);
+  const failures = evidence.filter((e) => e.state === 'failed').length;
+  const others = state === 'failed' && evidence.length > failures ? ` (${failures} of ${evidence.length} pieces of evidence failed; the others cannot outweigh a failure)` : '';
+  const internalError = evidence.find((e) => e.internalError)?.internalError;
+  return { artifact, state, summary: `${best?.summary ?? 'No evidence found'}${others}`, evidence, checkedAt, ...(internalError ? { internalError } : {}) };
 }
 
 export function signerLabel(signer: SignerInfo | undefined): string {

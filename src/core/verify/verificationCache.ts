@@ -1,5 +1,6 @@
 import { classify, type Companion } from '../artifacts/companions';
 import type { VerificationResult } from './result';
+import { internalErrorName } from '../errors';
 
 export interface VerificationCacheOptions {
   /** Verifies one artifact against its companions. */
@@ -237,7 +238,12 @@ export class VerificationCache {
         }
       }
     } catch (e) {
-      if (!controller.signal.aborted) this.options.onError?.(artifact, e);
+      if (!controller.signal.aborted && !this.disposed) {
+        this.options.onError?.(artifact, e);
+        // Every file gets a result: a verifier that broke is "cannot be checked", never silence.
+        this.entries.set(artifact, { result: brokenResult(artifact, e), generation: this.generation });
+        changed = true;
+      }
     } finally {
       this.running.delete(artifact);
       if (changed) this.options.onDidChange([artifact]);
@@ -257,4 +263,17 @@ export class VerificationCache {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** The result of a file whose verification threw: the error named (class and message), nothing it read. */
+function brokenResult(artifact: string, error: unknown): VerificationResult {
+  const named = internalErrorName(error);
+  return {
+    artifact,
+    state: 'unverifiable',
+    summary: `The verifier broke on this file (${named}); this is not a verdict on it. Report it with the log (Output › Sigstore).`,
+    evidence: [],
+    checkedAt: new Date(),
+    internalError: named,
+  };
 }

@@ -290,6 +290,7 @@ describe('fixture workspace (test/support/fixtures)', function () {
       ],
     );
 
+    for (const p of manifest.required) expectedBadges[p] = BADGE.unsigned;
     const badges = JSON.parse(await fs.readFile(path.join(dir, EXPECTED_BADGES_FILE), 'utf8'));
     assert.deepEqual(badges, expectedBadges);
     for (const p of manifest.unsigned) {

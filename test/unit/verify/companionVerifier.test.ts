@@ -42,7 +42,8 @@ describe('companions of every kind, together', function () {
 
     assert.deepEqual((await companionTargets(companion(jsonl))).sort(), [join(dir, 'a.bin'), join(dir, 'b.bin')], 'names leaving the folder are ignored');
     const result = await verify(join(dir, 'a.bin'), [companion(jsonl)]);
-    assert.equal(result.state, 'untrusted', result.summary);
+    assert.equal(result.state, 'failed', 'a damaged line in the file that vouches for it is not outweighed by a valid one');
+    assert.match(result.summary, /^line 3 is not valid JSON \(1 of 2 pieces of evidence failed/);
     const [good, damaged] = result.evidence;
     assert.equal(good?.kind, 'intoto-attestation');
     assert.equal(good?.line, 1);
@@ -56,14 +57,15 @@ describe('companions of every kind, together', function () {
     assert.equal(changed.evidence.find((e) => e.line === 2)?.failure?.check, 'artifact-binding');
   });
 
-  it('several companions: the strongest result that holds wins, and each keeps its own result', async () => {
+  it('several companions: a failure is never outweighed by a checksum, and each keeps its own result', async () => {
     const data = Buffer.from('one file, several companions\n');
     const path = join(dir, 'multi.txt');
     await writeFile(path, data);
     await writeFile(`${path}.sha256`, createHash('sha256').update(data).digest('hex'));
     await writeFile(`${path}.sigstore.json`, JSON.stringify(await signFile(inst, Buffer.from('other content'), 'message')));
     const result = await verify(path, [companion(`${path}.sha256`), companion(`${path}.sigstore.json`)]);
-    assert.equal(result.state, 'integrity', 'a failed bundle does not hide a matching checksum, and a checksum is not a signature');
+    // Anyone who swaps the file can write a matching checksum next to it.
+    assert.equal(result.state, 'failed', 'a matching checksum does not hide a failed bundle');
     assert.deepEqual(result.evidence.map((e) => [e.kind, e.state]).sort(), [
       ['checksum', 'integrity'],
       ['sigstore-bundle', 'failed'],

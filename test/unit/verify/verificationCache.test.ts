@@ -190,4 +190,26 @@ describe('verification cache: Verify on one file', () => {
     for (let i = 0; i < 2; i++) (await h.nextCall()).release();
     await h.cache.whenIdle();
   });
+
+  it('a verification that throws still leaves a result: unverifiable, the error named', async () => {
+    const errors: string[] = [];
+    const changes: string[][] = [];
+    const cache = new VerificationCache({
+      exists: async () => true,
+      onDidChange: (a) => changes.push([...a]),
+      onError: (artifact) => errors.push(artifact),
+      verify: async () => {
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+    });
+    cache.changed('/w/a.txt.sigstore.json');
+    await cache.whenIdle();
+    const result = cache.get('/w/a.txt');
+    assert.equal(result?.state, 'unverifiable');
+    assert.equal(result?.internalError, 'RangeError: Maximum call stack size exceeded');
+    assert.match(result!.summary, /^The verifier broke on this file \(RangeError: Maximum call stack size exceeded\); this is not a verdict on it/);
+    assert.deepEqual(errors, ['/w/a.txt'], 'and it is logged');
+    assert.deepEqual(changes, [['/w/a.txt']], 'and the badge is told');
+    cache.dispose();
+  });
 });
