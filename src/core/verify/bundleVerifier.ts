@@ -10,9 +10,11 @@ import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { toSignedEntity, Verifier, type SignedEntity } from '@sigstore/verify';
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { basename } from 'node:path';
 import type { Artifact, DigestAlgorithm } from '../artifacts/artifact';
 import { readLimited, SMALL_FILE_BYTES } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
+import { printable } from '../text/printable';
 import { trustMaterialOf, type LoadedTrustedRoot } from '../trust/trustedRoot';
 import { certificateDerProblem, certificateSigner, distinguishedName } from './certificate';
 import { nextTurn } from './cpuTurns';
@@ -219,6 +221,7 @@ async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: str
       return fail(run, 'artifact-binding', 'failed', `No subject of the in-toto statement has this file's sha256 ${hex} (statement names: ${named}).`);
     }
     run.pass('artifact-binding', `subject sha256 ${hex}`);
+    noteSubjectName(run, subjects.filter((s) => s.sha256 === hex), artifact);
     const entries = bundle.verificationMaterial.tlogEntries;
     const hashedRekord = entries.length > 0 && entries.every((e) => e.kindVersion?.kind === 'hashedrekord');
     entity = { ...toSignedEntity(bundle), signature: new DsseEnvelopeSignature(envelope, hashedRekord) };
@@ -296,6 +299,20 @@ async function verifyWithPolicyKeys(
 
 function builderOf(companion: string, options: BundleVerificationOptions): EvidenceBuilder {
   return new EvidenceBuilder(options.kind ?? 'sigstore-bundle', companion, options.line);
+}
+
+/**
+ * The digest binds a statement to a file, as in cosign and sigstore-go; the subject's name is
+ * a label anyone may choose (an npm purl, a path in another tree). Say so when it differs from
+ * the file's name, so a statement made for another file is visible in the report.
+ */
+function noteSubjectName(run: EvidenceBuilder, matching: readonly { name: string }[], artifact: Artifact): void {
+  if (artifact.name.startsWith('sha256:')) return;
+  const file = basename(artifact.name);
+  const names = matching.map((s) => s.name).filter((n) => n !== '');
+  if (names.length === 0 || names.some((n) => n === file || n.endsWith(`/${file}`))) return;
+  const shown = names.slice(0, 3).map((n) => JSON.stringify(printable(n, 120)));
+  run.notes.push(`The statement names this digest ${shown.join(', ')}, not ${JSON.stringify(printable(file, 120))}: the digest binds it to this file; the name is only a label.`);
 }
 
 function fail(run: EvidenceBuilder, id: CheckId, state: 'failed' | 'unverifiable', message: string, remedy = REMEDIES[id] ?? REMEDIES.schema): Evidence {

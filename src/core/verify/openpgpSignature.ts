@@ -36,7 +36,7 @@ const REMEDY = {
   parse: 'The signature file is damaged or is not an OpenPGP detached signature. Download it again from where you got the file.',
   noKeys: "Name the signer's key or KEYS file in the trust policy (take it from the project's own site, not from next to the file).",
   unknownKey:
-    "If you trust this signer, add their public key or the project's KEYS file to the trust policy. Check the key's fingerprint with the project first.",
+    "The trust policy names other keys for this file. If you trust this signer, add their public key or the project's KEYS file to the trust policy. Check the key's fingerprint with the project first.",
   bad: 'The signature does not match the file: it was changed after signing, or the signature belongs to another file. Get the original file or its matching signature.',
   revoked: 'Do not trust this signature. Ask the project for a release signed with a current key.',
   expired: "Get the signer's current key (its expiry may have been extended) or a release signed with a key that is still valid.",
@@ -126,7 +126,8 @@ export async function verifyOpenPgpSignature(
   const known = signers.filter((s) => s.match !== undefined);
   if (known.length === 0) {
     const sources = [...new Set(keys.map((k) => k.source))].join(', ');
-    return run.stop('openpgp', 'unverifiable', `Signed by OpenPGP key ${issuers.join(', ')}, which is not among the trusted keys (${sources}).`, REMEDY.unknownKey);
+    // As for cosign keys and certificates: the rule names who may sign this file, and this key is not one of them.
+    return run.stop('openpgp', 'failed', `Signed by OpenPGP key ${issuers.join(', ')}, which is not among the trusted keys (${sources}).`, REMEDY.unknownKey);
   }
 
   let verifications: VerificationResult[];

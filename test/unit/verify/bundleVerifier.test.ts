@@ -95,6 +95,20 @@ describe('bundle verification (core)', function () {
     assert.match(e.failure!.message, new RegExp(sha256Hex(data)));
   });
 
+  it('binds a statement by digest, and notes a subject name that is not the file\'s', async () => {
+    // A file called a.txt: the same digest, with a name.
+    const named = { ...digestArtifact(sha256Hex(data)), name: '/w/a.txt' };
+    const verifyNamed = async (bundle: unknown) => verifyBundleBytes('a.txt.sigstore.json', Buffer.from(JSON.stringify(bundle)), named, { trustedRoot: root });
+    const same = await verifyNamed(await signFile(inst, data, 'dsse', { subjectName: 'dist/a.txt' }));
+    assert.ok(!same.notes.some((n) => n.includes('only a label')), 'a path ending in the file name is its name');
+    const other = await verifyNamed(await signFile(inst, data, 'dsse', { subjectName: 'G\u001b[2K.bin' }));
+    assert.equal(other.state, 'verified', 'the digest binds, as in cosign');
+    assert.ok(
+      other.notes.includes('The statement names this digest "G [2K.bin", not "a.txt": the digest binds it to this file; the name is only a label.'),
+      other.notes.join('\n'),
+    );
+  });
+
   it('reports a tampered file as failed at the artifact binding, with a remedy', async () => {
     const bundle = await signFile(inst, data, 'message');
     const e = await verifyJSON(bundle, Buffer.from('release notes, version 1.0 (changed)\n'));
