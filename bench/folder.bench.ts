@@ -21,7 +21,7 @@ import { setDerEncodingCache } from '../src/core/verify/derEncodingCache';
 import { VerificationCache } from '../src/core/verify/verificationCache';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
-const VECTORS = resolve(__dirname, '../../shared/conformance');
+const VECTORS = resolve(__dirname, '../test/fixtures/conformance');
 const CASES = ['happy-path-v0.3', 'happy-path-v0.2'];
 const IDENTITY = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';

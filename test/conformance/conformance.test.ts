@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '../..');
-const VECTORS = process.env.CONFORMANCE_DIR ?? resolve(ROOT, '../shared/conformance');
+const VECTORS = process.env.CONFORMANCE_DIR ?? resolve(ROOT, 'test/fixtures/conformance');
 const CASES = join(VECTORS, 'bundle-verify');
 const CLI = join(ROOT, 'bin/conformance');
 const DEFAULT_IDENTITY =
