@@ -25,6 +25,27 @@ interface Line {
 /** Damaged lines reported one by one; the rest are counted in one more piece of evidence. */
 const DAMAGED_LINES_SHOWN = 8;
 
+/** An attestation file as read: its lines, and which lines name each file (resolved once, not per file). */
+interface AttestationFile {
+  readonly lines: readonly Line[];
+  readonly damaged: readonly Line[];
+  readonly byTarget: ReadonlyMap<string, readonly Line[]>;
+}
+
+function parseAttestationFile(text: string, path: string): AttestationFile {
+  const lines = parseAttestationLines(text);
+  const byTarget = new Map<string, Line[]>();
+  for (const line of lines) {
+    const targets = new Set(line.names.map((n) => resolveSubject(path, n)).filter((t): t is string => t !== undefined));
+    for (const target of targets) {
+      const list = byTarget.get(target);
+      if (list) list.push(line);
+      else byTarget.set(target, [line]);
+    }
+  }
+  return { lines, damaged: lines.filter((l) => l.error), byTarget };
+}
+
 function parseAttestationLines(text: string): Line[] {
   const lines: Line[] = [];
   let start = 0;
@@ -45,22 +66,15 @@ function parseAttestationLines(text: string): Line[] {
 }
 
 // The cache asks for the targets, then each named file is verified: one parse serves them all.
-const attestationFiles = new ParsedCompanions(parseAttestationLines, MAX_ATTESTATION_FILE_BYTES);
+const attestationFiles = new ParsedCompanions(parseAttestationFile, MAX_ATTESTATION_FILE_BYTES);
 
-export async function readAttestationLines(path: string): Promise<Line[]> {
-  return attestationFiles.read(path);
+export async function readAttestationLines(path: string): Promise<readonly Line[]> {
+  return (await attestationFiles.read(path)).lines;
 }
 
 /** The files (absolute) an attestation file is about: its subjects' names, next to it. */
 export async function attestationTargets(path: string): Promise<string[]> {
-  const targets = new Set<string>();
-  for (const line of await readAttestationLines(path)) {
-    for (const name of line.names) {
-      const target = resolveSubject(path, name);
-      if (target) targets.add(target);
-    }
-  }
-  return [...targets];
+  return [...(await attestationFiles.read(path)).byTarget.keys()];
 }
 
 /** Verifies every line that names `artifactPath`; unreadable lines are reported too. */
@@ -70,37 +84,32 @@ export async function verifyAttestations(
   artifact: Artifact,
   options: { trustedRoot: LoadedTrustedRoot; keys: readonly NamedPublicKey[] },
 ): Promise<Evidence[]> {
-  let lines: Line[];
+  let file: AttestationFile;
   try {
-    lines = await readAttestationLines(path);
+    file = await attestationFiles.read(path);
   } catch (e) {
     return [new EvidenceBuilder('intoto-attestation', path).stop('read', 'failed', (e as Error).message, 'Check the attestation file.')];
   }
-  const names = (line: Line) => !line.error && line.names.some((n) => resolveSubject(path, n) === artifactPath);
-  const naming = lines.filter(names).length;
+  const naming = file.byTarget.get(artifactPath) ?? [];
   // Checked up to the bound, or not at all: a failure among the rest must not go unseen.
-  if (naming > MAX_EVIDENCE_PER_COMPANION) return [tooMuchEvidence(path, 'intoto-attestation', naming)];
+  if (naming.length > MAX_EVIDENCE_PER_COMPANION) return [tooMuchEvidence(path, 'intoto-attestation', naming.length)];
   const evidence: Evidence[] = [];
-  let damaged = 0;
-  for (const line of lines) {
-    if (line.error) {
-      if (++damaged <= DAMAGED_LINES_SHOWN) {
-        evidence.push(new EvidenceBuilder('intoto-attestation', path, line.line).stop('parse', 'failed', line.error, 'Download the attestations again; a damaged line proves nothing.'));
-      }
-      continue;
-    }
-    if (names(line)) evidence.push(await verifyBundleObject(path, line.json, artifact, { ...options, kind: 'intoto-attestation', line: line.line }));
+  for (const line of file.damaged.slice(0, DAMAGED_LINES_SHOWN)) {
+    evidence.push(new EvidenceBuilder('intoto-attestation', path, line.line).stop('parse', 'failed', line.error!, 'Download the attestations again; a damaged line proves nothing.'));
   }
-  if (damaged > DAMAGED_LINES_SHOWN) {
+  if (file.damaged.length > DAMAGED_LINES_SHOWN) {
     evidence.push(
       new EvidenceBuilder('intoto-attestation', path).stop(
         'parse',
         'failed',
-        `${damaged - DAMAGED_LINES_SHOWN} more lines of the attestation file are not valid JSON.`,
+        `${file.damaged.length - DAMAGED_LINES_SHOWN} more lines of the attestation file are not valid JSON.`,
         'Download the attestations again; a damaged line proves nothing.',
       ),
     );
   }
+  for (const line of naming) evidence.push(await verifyBundleObject(path, line.json, artifact, { ...options, kind: 'intoto-attestation', line: line.line }));
+  // In the file's order, as a person reads it.
+  evidence.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
   if (evidence.length === 0) {
     evidence.push(
       new EvidenceBuilder('intoto-attestation', path).stop('artifact-binding', 'failed', 'No line of the attestation file names this file.', 'Use the attestations made for this file.'),
