@@ -1,6 +1,7 @@
 // Runs inside a real VS Code extension host, on the fixture workspace of test/support/fixtures.ts.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -158,7 +159,7 @@ describe('Sigstore extension', () => {
     const bytes = (s: string) => new TextEncoder().encode(s);
 
     after(async () => {
-      for (const p of [live, `${live}.sigstore.json`]) await vscode.workspace.fs.delete(uriOf(p)).then(undefined, () => undefined);
+      for (const p of [live, `${live}.sigstore.json`, `${live}.sha256`]) await vscode.workspace.fs.delete(uriOf(p)).then(undefined, () => undefined);
     });
 
     it('badges a file when its companion appears, and follows changes and deletion', async () => {
@@ -174,6 +175,15 @@ describe('Sigstore extension', () => {
       await vscode.workspace.fs.writeFile(uriOf(live), bytes('changed after signing\n'));
       await until('failed after the file changes', () => sigstore.resultFor(uriOf(live))?.state === 'failed');
       assert.equal((await sigstore.provideFileDecoration(uriOf(live)))?.badge, BADGES.failed.badge);
+
+      // Whoever changed the file can write a matching checksum next to it: the badge stays ✗.
+      const checksum = `${live}.sha256`;
+      await vscode.workspace.fs.writeFile(uriOf(checksum), bytes(`${createHash('sha256').update('changed after signing\n').digest('hex')}  ${live}\n`));
+      await until('the checksum is read', () => sigstore.resultFor(uriOf(live))?.evidence.some((e) => e.kind === 'checksum'));
+      assert.equal(sigstore.resultFor(uriOf(live))?.state, 'failed', 'a checksum does not lift a failed bundle');
+      assert.equal((await sigstore.provideFileDecoration(uriOf(live)))?.badge, BADGES.failed.badge);
+      await vscode.workspace.fs.delete(uriOf(checksum));
+      await until('the checksum is gone', () => !sigstore.resultFor(uriOf(live))?.evidence.some((e) => e.kind === 'checksum'));
 
       await vscode.workspace.fs.writeFile(uriOf(live), original);
       await until('verified again after the original returns', () => sigstore.resultFor(uriOf(live))?.state === 'verified');

@@ -166,7 +166,12 @@ describe('Signing', function () {
     assert.equal(shown, 1, 'the code was shown before the cancel');
     assert.ok(!existsSync(`${d.fsPath}.sigstore.json`));
     assert.deepEqual(tempFiles('signing'), []);
-    assert.equal(sigstore.resultFor(d), undefined, 'no badge');
+    // Nothing was signed: the policy's rule for signing/ still misses its signature.
+    assert.deepEqual(
+      [sigstore.resultFor(d)?.state, sigstore.resultFor(d)?.evidence.length],
+      ['unsigned', 0],
+      'no evidence was written',
+    );
   });
 
   it('Generate Key Pair writes a cosign key pair; Sign Artifact with it writes F.sig and a bundle that verify against the policy key', async () => {
