@@ -32,6 +32,7 @@ import { KeyPasswords } from './keyPasswords';
 import type { ExtensionServices } from './services';
 import { configuredTrustedRootPath, loadTrustedRoot, NETWORK_SETTINGS, networkSettings, TRUSTED_ROOT_SETTING } from './trustedRootSetting';
 import { REPORT_SCHEME, ReportDocuments } from './ui/reportDocument';
+import { VerifiableEditors } from './ui/verifiableEditors';
 import { vscodeSigningPrompts, type SigningPrompts } from './ui/signingPrompts';
 import { POLICY_SETTING, WorkspacePolicies } from './workspacePolicies';
 
@@ -50,9 +51,9 @@ export interface SigstoreApi {
   useSigningPrompts(prompts: Partial<SigningPrompts>): vscode.Disposable;
   /** The Images view's data, for tests: its nodes, children and items as the view gets them. */
   readonly imagesTree: vscode.TreeDataProvider<ImageNode>;
+  /** The files the editor title offers Verify for (the sigstore.verifiableEditors context key). */
+  verifiableEditors(): readonly vscode.Uri[];
 }
-
-const VERIFIABLE_CONTEXT = 'sigstore.verifiableResources';
 
 export function activate(context: vscode.ExtensionContext): SigstoreApi {
   const log = vscode.window.createOutputChannel('Sigstore', { log: true });
@@ -98,14 +99,12 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     onError: (artifact, error) => log.error(`Verifying ${artifact} failed unexpectedly`, error),
   });
 
+  const verifiableEditors = new VerifiableEditors((artifact) => cache.hasEvidence(artifact));
   let contextTimer: NodeJS.Timeout | undefined;
   const scheduleContextUpdate = () => {
     // Batched: a scan changes thousands of entries at once.
     clearTimeout(contextTimer);
-    contextTimer = setTimeout(() => {
-      const resources = cache.verifiablePaths().map((p) => vscode.Uri.file(p).toString());
-      void vscode.commands.executeCommand('setContext', VERIFIABLE_CONTEXT, resources);
-    }, 100);
+    contextTimer = setTimeout(() => verifiableEditors.update(), 100);
   };
 
   let prompts: SigningPrompts = vscodeSigningPrompts;
@@ -158,6 +157,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     { dispose: () => cache.dispose() },
     { dispose: () => rootWatcher?.dispose() },
     { dispose: () => clearTimeout(contextTimer) },
+    verifiableEditors,
     vscode.window.registerFileDecorationProvider(decorations),
     vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, reports),
     watcher.onDidCreate(onChange),
@@ -217,6 +217,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
     provideFileDecoration: (uri) => decorations.provideFileDecoration(uri),
     whenIdle: () => cache.whenIdle(),
     imagesTree,
+    verifiableEditors: () => verifiableEditors.files,
     useSigningPrompts: (overrides) => {
       // Answering for the person is for tests: another extension must not capture key
       // passwords or approve overwrites in an installed copy.

@@ -1,36 +1,34 @@
 import * as vscode from 'vscode';
 import { isRegularFile } from '../core/artifacts/artifact';
-import { candidateCompanions, companionOf } from '../core/artifacts/companions';
+import { artifactOf, candidateCompanions } from '../core/artifacts/companions';
 import type { VerificationResult } from '../core/verify/result';
 import type { ExtensionServices } from '../services';
+import { SIGN_ARTIFACT_COMMAND } from './signArtifactCommand';
+import { noEvidence } from '../ui/signingPrompts';
+import { tabFile } from '../ui/verifiableEditors';
 
 export const VERIFY_COMMAND = 'sigstore.verify';
 
 /**
- * Verify (Explorer context menu, editor title, palette): verifies the file now and opens
- * its report. Returns the result, so other commands and tests can use it.
+ * Verify (Explorer and editor tab context menus, editor title, palette): verifies the file
+ * (or the file a companion is about) now and opens its report. Without a file it asks for
+ * one; a file without evidence gets the offer to sign it. Returns the result, so other
+ * commands and tests can use it.
  */
 export async function verifyCommand(services: ExtensionServices, target?: vscode.Uri): Promise<VerificationResult | undefined> {
-  const uri = target ?? vscode.window.activeTextEditor?.document.uri;
-  if (!uri) {
-    void vscode.window.showInformationMessage('Sigstore: open or select a file to verify.');
-    return undefined;
-  }
+  const uri = target ?? activeFile() ?? (await services.signing.prompts.chooseFileToVerify());
+  if (!uri) return undefined;
   if (uri.scheme !== 'file') {
     void vscode.window.showWarningMessage(`Sigstore: only files on disk can be verified (${uri.scheme}: is not supported).`);
     return undefined;
   }
-  // Verifying a companion means verifying the file it is about.
-  const artifact = companionOf(uri.fsPath)?.artifact ?? uri.fsPath;
+  const artifact = artifactOf(uri.fsPath);
   for (const companion of candidateCompanions(artifact)) {
     if (await isRegularFile(companion.path)) services.cache.changed(companion.path);
   }
   await services.cache.settled();
-  if (!services.cache.companionsOf(artifact).some((c) => c.kind !== 'certificate')) {
-    const name = vscode.workspace.asRelativePath(artifact);
-    void vscode.window.showInformationMessage(
-      `Sigstore: ${name} has no signature, bundle, attestation or checksum next to it (such as ${name}.sigstore.json, ${name}.sig or a SHA256SUMS listing it).`,
-    );
+  if (!services.cache.hasEvidence(artifact)) {
+    await offerSigning(services, artifact);
     return undefined;
   }
   if (!(await isRegularFile(artifact))) {
@@ -46,4 +44,21 @@ export async function verifyCommand(services: ExtensionServices, target?: vscode
   const report = services.reports.publish(result);
   await vscode.commands.executeCommand('markdown.showPreview', report);
   return result;
+}
+
+/** The file in the active editor group (a text editor or not: a signed binary is no text). */
+function activeFile(): vscode.Uri | undefined {
+  return tabFile(vscode.window.tabGroups.activeTabGroup.activeTab) ?? vscode.window.activeTextEditor?.document.uri;
+}
+
+/** Nothing to verify: say so, and in a trusted workspace offer Sign Artifact for a regular file. */
+async function offerSigning(services: ExtensionServices, artifact: string): Promise<void> {
+  const name = vscode.workspace.asRelativePath(artifact);
+  if (!vscode.workspace.isTrusted || !(await isRegularFile(artifact))) {
+    void vscode.window.showInformationMessage(`Sigstore: ${noEvidence(name)}`);
+    return;
+  }
+  if (await services.signing.prompts.offerSigning(name)) {
+    await vscode.commands.executeCommand(SIGN_ARTIFACT_COMMAND, vscode.Uri.file(artifact));
+  }
 }

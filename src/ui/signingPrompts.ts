@@ -5,7 +5,8 @@ import type { DeviceCode } from '../core/oidc/deviceFlow';
 export type SigningMethod = 'keyless' | 'key';
 
 /**
- * Every question signing asks the person, in one place: the commands stay readable, and
+ * Every question signing asks the person (and Verify, when it offers signing or needs a
+ * file), in one place: the commands stay readable, and
  * tests and automation can answer them (SigstoreApi.useSigningPrompts) since VS Code's
  * modal dialogs cannot be clicked from an extension host.
  */
@@ -14,6 +15,10 @@ export interface SigningPrompts {
   chooseMethod(last: SigningMethod | undefined, command?: string): Promise<SigningMethod | undefined>;
   /** Files to sign when none is selected or active. */
   chooseFiles(): Promise<vscode.Uri[] | undefined>;
+  /** Verify found nothing to verify for `file` (relative): true to sign it with Sign Artifact. */
+  offerSigning(file: string): Promise<boolean>;
+  /** The file to verify when none is selected or active. */
+  chooseFileToVerify(): Promise<vscode.Uri | undefined>;
   /** Some companions exist already: replace them, skip those files, or stop. */
   confirmOverwrite(existing: readonly string[], total: number): Promise<'overwrite' | 'skip' | undefined>;
   /** Shows the device code; true once the person chose Copy & Open (code copied, page opened). */
@@ -69,6 +74,13 @@ const PREDICATE_CHOICES: ReadonlyArray<{ label: string; type: string }> = [
   { label: 'custom (cosign)', type: 'custom' },
 ];
 
+const SIGN_ARTIFACT_BUTTON = 'Sign Artifact';
+
+/** Why Verify has nothing to report on `file` (relative), and what it looks for. */
+export function noEvidence(file: string): string {
+  return `${file} has no signature, bundle, attestation or checksum next to it (such as ${file}.sigstore.json, ${file}.sig or a SHA256SUMS listing it).`;
+}
+
 export const vscodeSigningPrompts: SigningPrompts = {
   async chooseMethod(last, command = 'Sign Artifact') {
     const keyless = { label: '$(globe) Sigstore keyless', description: 'sign in with your identity (OpenID Connect)', method: 'keyless' as const };
@@ -80,6 +92,22 @@ export const vscodeSigningPrompts: SigningPrompts = {
 
   async chooseFiles() {
     return vscode.window.showOpenDialog({ canSelectMany: true, canSelectFolders: false, openLabel: 'Sign', title: 'Sigstore: files to sign' });
+  },
+
+  async offerSigning(file) {
+    const answer = await vscode.window.showInformationMessage(`Sigstore: ${noEvidence(file)} Sign it?`, SIGN_ARTIFACT_BUTTON);
+    return answer === SIGN_ARTIFACT_BUTTON;
+  },
+
+  async chooseFileToVerify() {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      canSelectFolders: false,
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      openLabel: 'Verify',
+      title: 'Sigstore: file to verify',
+    });
+    return picked?.[0];
   },
 
   async confirmOverwrite(existing, total) {

@@ -97,6 +97,11 @@ export function companionOf(path: string): { artifact: string; companion: Compan
   return match?.by === 'name' ? { artifact: match.artifact, companion: match.companion } : undefined;
 }
 
+/** The file Verify reports on for `path`: the artifact a companion is named after, else `path` itself. */
+export function artifactOf(path: string): string {
+  return companionOf(path)?.artifact ?? path;
+}
+
 /** The name-derived companion paths an artifact may have, whether or not they exist. */
 export function candidateCompanions(artifact: string): Companion[] {
   return SUFFIX_RULES.map((rule) => ({ path: artifact + rule.suffix, kind: rule.kind, algorithm: rule.algorithm }));

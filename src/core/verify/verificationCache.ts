@@ -70,6 +70,14 @@ export class VerificationCache {
     return [...(this.companions.get(artifact)?.values() ?? [])];
   }
 
+  /** Whether an artifact has something to verify: a known companion other than a lone certificate. */
+  hasEvidence(artifact: string): boolean {
+    for (const companion of this.companions.get(artifact)?.values() ?? []) {
+      if (companion.kind !== 'certificate') return true;
+    }
+    return false;
+  }
+
   /** A file was found, created or changed. */
   changed(path: string): void {
     const match = classify(path);

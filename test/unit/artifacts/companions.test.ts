@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { candidateCompanions, classify, companionOf, isCompanion } from '../../../src/core/artifacts/companions';
+import { artifactOf, candidateCompanions, classify, companionOf, isCompanion } from '../../../src/core/artifacts/companions';
 
 describe('companions', () => {
   it('maps name-derived companions to the file they are about, with their kind', () => {
@@ -44,6 +44,14 @@ describe('companions', () => {
     assert.equal(companionOf('/w/.sig'), undefined);
     assert.equal(isCompanion('/w/app.sigstore.json.txt'), false);
     assert.equal(isCompanion('/w/app.json'), false);
+  });
+
+  it('names the file Verify reports on: the artifact of a named companion, else the path itself', () => {
+    assert.equal(artifactOf('/w/hello.txt.sigstore.json'), '/w/hello.txt');
+    assert.equal(artifactOf('/w/app.crt'), '/w/app');
+    assert.equal(artifactOf('/w/hello.txt'), '/w/hello.txt');
+    // A checksum list is evidence about the files it names, and an artifact of its own signature.
+    assert.equal(artifactOf('/w/SHA256SUMS'), '/w/SHA256SUMS');
   });
 
   it('lists the name-derived candidates of a file', () => {

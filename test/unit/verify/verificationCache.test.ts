@@ -93,6 +93,20 @@ describe('verification cache', () => {
     assert.equal(h.cache.get('/w/gone.txt'), undefined);
   });
 
+  it('knows which files have evidence: a companion other than a lone certificate', async () => {
+    const h = harness(new Set(['/w/a.txt', '/w/b.txt']));
+    h.cache.changed('/w/b.txt.crt');
+    await h.cache.settled();
+    assert.equal(h.cache.hasEvidence('/w/b.txt'), false, 'a certificate alone verifies nothing');
+    assert.equal(h.cache.hasEvidence('/w/a.txt'), false);
+    h.cache.changed('/w/a.txt.sig');
+    await h.cache.settled();
+    assert.equal(h.cache.hasEvidence('/w/a.txt'), true);
+    assert.equal(h.cache.hasEvidence('/w/a.txt.sig'), false, 'the companion is not an artifact');
+    h.cache.deleted('/w/a.txt.sig');
+    assert.equal(h.cache.hasEvidence('/w/a.txt'), false);
+  });
+
   it('drops everything under a deleted folder', async () => {
     const h = harness(new Set(['/w/d/a.txt', '/w/d/b.txt', '/w/c.txt']));
     for (const p of ['/w/d/a.txt', '/w/d/b.txt', '/w/c.txt']) h.cache.changed(`${p}.sigstore.json`);
