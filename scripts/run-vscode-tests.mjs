@@ -1,7 +1,8 @@
 // `npm run test:vscode`: runs the extension's mocha suites (dist/test/vscode/*.test.js) inside
 // a real VS Code (code-server's workbench in headless Chromium, docs TESTING.md §1), then checks
-// the Explorer's decoration badges against <workspace>/.expected-badges.json.
-// Ends with a plain 'vscode: N passed, N failed' line (the UI check counts as one test).
+// the Explorer's decoration badges against <workspace>/.expected-badges.json, Verify from the
+// menus (scripts/ui-verify.mjs), signing (scripts/ui-signing.mjs) and the Images view.
+// Ends with a plain 'vscode: N passed, N failed' line (each UI check counts as one test).
 // Env: VSCODE_TEST_TIMEOUT_MS (build to UI check, default 10 min; scripts/setup.sh has its own
 //      bound), MOCHA_GREP (passed to the suites),
 //      VSCODE_TEST_BADGE_TIMEOUT_MS (how long the UI check waits for the badges, default 60 s),
@@ -20,6 +21,7 @@ import { REPO_ROOT, launchBrowser, startCodeServer } from './code-server.mjs';
 import { filesContaining, findSecrets } from './secret-scan.mjs';
 import { showImagesView } from './ui-images.mjs';
 import { signThroughWorkbench } from './ui-signing.mjs';
+import { verifyThroughMenus } from './ui-verify.mjs';
 
 const TOTAL_TIMEOUT_MS = Number(process.env.VSCODE_TEST_TIMEOUT_MS ?? 10 * 60_000);
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -311,12 +313,13 @@ async function main() {
   } else {
     log('UI check passed');
   }
+  const verifyProblems = await bounded(uiVerifyCheck(page, workspace));
   const signProblems = await bounded(uiSignCheck(page, workspace, sandbox));
   const imagesProblems = await bounded(uiImagesCheck(page, images.fixtures));
   const leaks = await secretsCheck({ server, workspace, sandbox });
   log(`total ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  // Closing line: the suites' counts plus the UI, UI signing, Images view and secrets checks as one test each.
-  const checks = [problems, signProblems, imagesProblems, leaks];
+  // Closing line: the suites' counts plus the UI, UI Verify, UI signing, Images view and secrets checks as one test each.
+  const checks = [problems, verifyProblems, signProblems, imagesProblems, leaks];
   const passes = (summary?.passes ?? 0) + checks.filter((c) => c.length === 0).length;
   const failures = (summary?.failures ?? (code !== 0 ? 1 : 0)) + checks.filter((c) => c.length > 0).length;
   const skipped = summary?.pending ? `, ${summary.pending} skipped` : '';
@@ -336,6 +339,54 @@ async function startSandbox(dir, workspace) {
   const sandbox = await start(dir);
   await pointWorkspaceAt(workspace, sandbox);
   return { ...sandbox, description: describeSandbox(sandbox) };
+}
+
+/**
+ * Verify from the Explorer's context menu (a verified file, a tampered one, a companion), an
+ * editor tab's context menu and the editor title button, as a person clicks them
+ * (scripts/ui-verify.mjs); no title button for a file without evidence. Saves
+ * test-results/verify-*.png. Returns problems.
+ */
+async function uiVerifyCheck(page, workspace) {
+  const files = { verified: 'hello.txt', failed: 'tampered.txt', companion: 'hello.txt.sigstore.json', unsigned: 'vendor/plain.txt' };
+  const problems = [];
+  try {
+    const fixtures = JSON.parse(await readFile(path.join(workspace, '.fixture-manifest.json'), 'utf8'));
+    const expectedState = (file) => fixtures.files.find((f) => f.path === file)?.expected;
+    if (expectedState(files.verified) !== 'verified' || expectedState(files.failed) !== 'failed' || !fixtures.unsigned.includes(files.unsigned)) {
+      throw new Error(`the fixtures no longer have ${files.verified} verified, ${files.failed} failed and ${files.unsigned} without companions`);
+    }
+    await mkdir(RESULTS_DIR, { recursive: true });
+    const seen = await verifyThroughMenus(page, { ...files, screenshots: RESULTS_DIR });
+    const expected = [
+      ['explorer', files.verified, files.verified, 'Verified'],
+      ['explorer', files.failed, files.failed, 'Failed'],
+      // Verify on a companion reports on the file it is about.
+      ['explorer', files.companion, files.verified, 'Verified'],
+      ['tab', files.verified, files.verified, 'Verified'],
+      ['editor title', files.failed, files.failed, 'Failed'],
+    ];
+    for (const [where, clicked, about, state] of expected) {
+      const report = seen.reports.find((r) => r.where === where && r.clicked === clicked);
+      const what = `Verify from the ${where} on ${clicked}`;
+      if (!report) problems.push(`${what}: no report`);
+      else {
+        if (report.tab !== `Preview ${about} (Sigstore report).md`) problems.push(`${what}: the tab is "${report.tab}"`);
+        if (report.heading !== `Sigstore verification: ${about}`) problems.push(`${what}: the report is "${report.heading}"`);
+        if (report.result !== `Result: ${state}`) problems.push(`${what}: "${report.result}", expected "Result: ${state}"`);
+      }
+    }
+    if (!seen.titleButtonLeftForUnsigned) problems.push(`the editor title still offers Verify for ${files.unsigned}, which has no evidence`);
+    if (!problems.length) log(`UI Verify check passed: ${seen.reports.map((r) => `${r.where} ${r.clicked} → ${r.result}`).join('; ')}`);
+  } catch (err) {
+    await saveFailureShot(page);
+    problems.push(`Verify through the menus failed: ${err.message.split('\n')[0]}`);
+  }
+  if (problems.length) {
+    console.log('[vscode-tests] UI Verify check FAILED:');
+    for (const p of problems) console.log(`    - ${p}`);
+  }
+  return problems;
 }
 
 /**

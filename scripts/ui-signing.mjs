@@ -8,6 +8,34 @@ import path from 'node:path';
 const ROW = (name) => `.explorer-folders-view .monaco-list-row[role="treeitem"][aria-label=${JSON.stringify(name)}]`;
 
 /**
+ * Opens the quick input with `prefix` (F1: the palette, Control+P: Quick Open), types `text`
+ * and takes the first entry once one showing `shown` is listed.
+ * @param {import('playwright-core').Page} page
+ */
+export async function runQuickInput(page, prefix, text, shown = text) {
+  // Each step waits for the quick input to open, and to close again after Enter: keys sent
+  // while one closes land nowhere (or in the one closing).
+  const quickInput = page.locator('.quick-input-widget');
+  const step = async (what, action) => {
+    try {
+      await action();
+    } catch (e) {
+      throw new Error(`${prefix} "${text}": ${what}: ${e.message.split('\n')[0]}`);
+    }
+  };
+  await step('the previous quick input did not close', () => quickInput.waitFor({ state: 'hidden', timeout: 15_000 }));
+  await page.keyboard.press(prefix);
+  await step('no quick input opened', () => quickInput.waitFor({ state: 'visible', timeout: 15_000 }));
+  // Typing goes where the focus is: into the quick input, not the Explorer's type-to-find.
+  await step('the quick input did not take the focus', () =>
+    page.waitForFunction(() => document.activeElement?.closest('.quick-input-widget') !== null, undefined, { timeout: 15_000 }),
+  );
+  await page.keyboard.type(text);
+  await step('the entry did not show', () => page.locator('.quick-input-list .monaco-list-row', { hasText: shown }).first().waitFor({ timeout: 15_000 }));
+  await page.keyboard.press('Enter');
+}
+
+/**
  * Signs `file` (relative to the workspace, one folder deep at most) keyless through the
  * workbench in `page`. Returns what the person saw: the code, the provider's final page
  * title, the closing notification, and the file's Explorer badge.
@@ -19,28 +47,7 @@ export async function signThroughWorkbench(page, { file, screenshots }) {
   const parts = file.split('/');
   // Quick Open makes it the active editor (which the palette command signs), wherever the
   // Explorer is scrolled.
-  // Each step waits for the quick input to open, and to close again after Enter: keys sent
-  // while one closes land nowhere (or in the one closing).
-  const quickInput = page.locator('.quick-input-widget');
-  const palette = async (prefix, text, shown = text) => {
-    const step = async (what, action) => {
-      try {
-        await action();
-      } catch (e) {
-        throw new Error(`${prefix} "${text}": ${what}: ${e.message.split('\n')[0]}`);
-      }
-    };
-    await step('the previous quick input did not close', () => quickInput.waitFor({ state: 'hidden', timeout: 15_000 }));
-    await page.keyboard.press(prefix);
-    await step('no quick input opened', () => quickInput.waitFor({ state: 'visible', timeout: 15_000 }));
-    // Typing goes where the focus is: into the quick input, not the Explorer's type-to-find.
-    await step('the quick input did not take the focus', () =>
-      page.waitForFunction(() => document.activeElement?.closest('.quick-input-widget') !== null, undefined, { timeout: 15_000 }),
-    );
-    await page.keyboard.type(text);
-    await step('the entry did not show', () => page.locator('.quick-input-list .monaco-list-row', { hasText: shown }).first().waitFor({ timeout: 15_000 }));
-    await page.keyboard.press('Enter');
-  };
+  const palette = (prefix, text, shown) => runQuickInput(page, prefix, text, shown);
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   await palette('Control+P', file, parts.at(-1));
   await page.locator(`.tabs-container .tab[aria-label*=${JSON.stringify(parts.at(-1))}]`).first().waitFor({ timeout: 30_000 });

@@ -152,6 +152,79 @@ describe('Sigstore extension', () => {
       assert.equal(result?.artifact, uriOf('nested/deep.txt').fsPath);
       assert.equal(result?.state, 'verified');
     });
+
+    describe('without evidence or without a file', () => {
+      let restorePrompts: vscode.Disposable | undefined;
+      afterEach(() => restorePrompts?.dispose());
+
+      it('offers Sign Artifact for a file without evidence, and runs it on that file when taken', async () => {
+        const offered: string[] = [];
+        const asked: string[] = [];
+        const answers = [false, true];
+        restorePrompts = (await api()).useSigningPrompts({
+          offerSigning: async (file) => (offered.push(file), answers.shift()!),
+          // Sign Artifact's first question; cancelling there leaves the file unsigned.
+          chooseMethod: async () => (asked.push('method'), undefined),
+          chooseFiles: async () => (asked.push('files'), undefined),
+        });
+        const plain = manifest().unsigned[0]!;
+        assert.equal(await vscode.commands.executeCommand('sigstore.verify', uriOf(plain)), undefined);
+        assert.deepEqual(offered, [plain]);
+        assert.deepEqual(asked, [], 'declined: Sign Artifact does not run');
+        assert.equal(await vscode.commands.executeCommand('sigstore.verify', uriOf(plain)), undefined);
+        assert.deepEqual(offered, [plain, plain]);
+        // Sign Artifact ran on the file itself: it asked how to sign, not which files.
+        assert.deepEqual(asked, ['method']);
+      });
+
+      it('asks for the file to verify when none is selected or open', async () => {
+        await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+        let asked = 0;
+        restorePrompts = (await api()).useSigningPrompts({ chooseFileToVerify: async () => (asked++, uriOf('hello.txt')) });
+        const result = await vscode.commands.executeCommand<VerificationResult>('sigstore.verify');
+        assert.equal(asked, 1);
+        assert.equal(result?.artifact, uriOf('hello.txt').fsPath);
+        assert.equal(result?.state, 'verified');
+      });
+    });
+  });
+
+  describe('editor title Verify button', () => {
+    afterEach(async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
+    const shown = async () => (await api()).verifiableEditors().map((u) => u.fsPath);
+
+    it('lists the files in view that have evidence or are companions, and not the others', async () => {
+      await vscode.window.showTextDocument(uriOf('hello.txt'), { viewColumn: vscode.ViewColumn.One, preview: false });
+      await vscode.window.showTextDocument(uriOf('tampered.txt.sigstore.json'), { viewColumn: vscode.ViewColumn.Two, preview: false });
+      const plain = manifest().unsigned[0]!;
+      await vscode.window.showTextDocument(uriOf(plain), { viewColumn: vscode.ViewColumn.Three, preview: false });
+      const expected = [uriOf('hello.txt').fsPath, uriOf('tampered.txt.sigstore.json').fsPath];
+      const sigstore = await api();
+      await until('the key lists the two files with evidence', () => expected.every((p) => sigstore.verifiableEditors().some((u) => u.fsPath === p)));
+      assert.deepEqual((await shown()).sort(), expected.sort(), `${plain} has no evidence`);
+      // Only what is in view: a tab behind another is not in the key.
+      await vscode.window.showTextDocument(uriOf(plain), { viewColumn: vscode.ViewColumn.One, preview: false });
+      await until('hello.txt left the key', () => !sigstore.verifiableEditors().some((u) => u.fsPath === expected[0]));
+      assert.deepEqual(await shown(), [expected[1]]);
+    });
+
+    it('follows evidence appearing next to an open file', async () => {
+      const file = 'title-button.txt';
+      const sigstore = await api();
+      try {
+        await vscode.workspace.fs.writeFile(uriOf(file), await vscode.workspace.fs.readFile(uriOf('hello.txt')));
+        await vscode.window.showTextDocument(uriOf(file), { preview: false });
+        assert.deepEqual(await shown(), []);
+        await vscode.workspace.fs.writeFile(uriOf(`${file}.sigstore.json`), await vscode.workspace.fs.readFile(uriOf('hello.txt.sigstore.json')));
+        await until('the open file is in the key once its bundle appears', () => sigstore.verifiableEditors().some((u) => u.fsPath === uriOf(file).fsPath));
+      } finally {
+        for (const p of [file, `${file}.sigstore.json`]) await vscode.workspace.fs.delete(uriOf(p)).then(undefined, () => undefined);
+      }
+      await until('gone again with its bundle', () => sigstore.verifiableEditors().length === 0);
+    });
   });
 
   describe('live updates', () => {
