@@ -161,7 +161,7 @@ describe('parser differentials: companions cosign refuses are refused here', fun
   });
 
   describe('JSON-lines attestations (.intoto.jsonl)', () => {
-    async function verifyLines(lines: string[]): Promise<Evidence[]> {
+    async function verifyLines(lines: string[]): Promise<readonly Evidence[]> {
       const sub = await mkdtemp(join(dir, 'att-'));
       await writeFile(join(sub, 'a.bin'), data);
       await writeFile(join(sub, 'release.intoto.jsonl'), lines.join('\n') + '\n');
