@@ -36,7 +36,6 @@ const BUILTIN_ARGS = [
   'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT', 'TARGETSTAGE',
 ];
 
-const DIRECTIVE = /^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 const HEREDOC = /^(\d*)<<(-?)([^<]*)$/;
 
 /** A span of the file (offset and length), for the reference as written. */
@@ -245,14 +244,40 @@ function escapeCharacter(lines: readonly PhysicalLine[]): string {
   for (const line of lines) {
     const trimmed = line.text.trimStart();
     if (!trimmed.startsWith('#')) break;
-    const match = DIRECTIVE.exec(trimmed.slice(1).trimStart());
-    if (!match) break;
-    const key = match[1].toLowerCase();
+    const directive = parseDirective(trimmed.slice(1));
+    if (!directive) break;
+    const key = directive.key.toLowerCase();
     if (!['syntax', 'escape', 'check'].includes(key) || seen.has(key)) break;
     seen.add(key);
-    if (key === 'escape' && (match[2] === '`' || match[2] === '\\')) escape = match[2];
+    if (key === 'escape' && (directive.value === '`' || directive.value === '\\')) escape = directive.value;
   }
   return escape;
+}
+
+/**
+ * `key=value` after a directive's `#`: a name (a letter, then letters and digits), `=`, and a
+ * non-empty value on one line, whitespace around each trimmed. Scanned by hand: the regular
+ * expression this replaces backtracked quadratically over whitespace inside the value.
+ */
+function parseDirective(text: string): { key: string; value: string } | undefined {
+  const rest = text.trimStart();
+  let end = 0;
+  if (!isAsciiLetter(rest.charCodeAt(0))) return undefined;
+  while (end < rest.length && (isAsciiLetter(rest.charCodeAt(end)) || isAsciiDigit(rest.charCodeAt(end)))) end++;
+  const key = rest.slice(0, end);
+  const afterKey = rest.slice(end).trimStart();
+  if (!afterKey.startsWith('=')) return undefined;
+  const value = afterKey.slice(1).trim();
+  if (value === '' || /[\n\r\u2028\u2029]/.test(value)) return undefined;
+  return { key, value };
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+function isAsciiDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 function isComment(text: string): boolean {

@@ -4,7 +4,7 @@
  * spec containers, and GitHub workflow (and Docker action) images. Pure: text in, references
  * with their positions out; never throws.
  */
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node, type Scalar, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node, type Scalar, type YAMLMap } from 'yaml';
 import { findDockerfileImageUses, type Span } from './dockerfile';
 import { COMPOSE_SYNTAX, substitute } from './substitution';
 
@@ -51,7 +51,7 @@ function fileKind(relativePath: string): FileKind | undefined {
     if (lower === 'action.yml' || lower === 'action.yaml') return 'action';
     // compose.yaml, docker-compose.yml, docker-compose.prod.yml, compose.override.yaml,
     // docker-compose-dev.yml, podman-compose.yml (not composer.yml).
-    if (/^(?:.*[._-])?compose(?:[._-].*)?\.ya?ml$/.test(lower)) return 'compose';
+    if (isComposeName(lower)) return 'compose';
     return 'kubernetes';
   }
   if (base.endsWith('.dockerignore') || base.endsWith('.containerignore')) return undefined;
@@ -59,6 +59,24 @@ function fileKind(relativePath: string): FileKind | undefined {
     if (base === name || base.startsWith(`${name}.`) || base.endsWith(`.${name}`)) return 'dockerfile';
   }
   return undefined;
+}
+
+const NAME_SEPARATORS = '._-';
+
+/**
+ * `compose` as a whole word of the name before `.yml`/`.yaml` (words split at `.`, `_`, `-`).
+ * By hand: the regular expression it replaces backtracked quadratically on names like
+ * `compose-compose-…`.
+ */
+function isComposeName(lower: string): boolean {
+  const stem = lower.slice(0, lower.lastIndexOf('.'));
+  const word = 'compose';
+  for (let at = stem.indexOf(word); at >= 0; at = stem.indexOf(word, at + 1)) {
+    const before = at === 0 || NAME_SEPARATORS.includes(stem[at - 1]!);
+    const after = at + word.length === stem.length || NAME_SEPARATORS.includes(stem[at + word.length]!);
+    if (before && after) return true;
+  }
+  return false;
 }
 
 /** Whether a path (workspace-relative, '/' separators) is one of those files, by name. */
@@ -130,24 +148,72 @@ function orderAndDedupe(uses: readonly ImageUse[]): ImageUse[] {
 // ---------------------------------------------------------------------------------------
 // YAML
 
-/** Anchors, aliases and merge keys are followed at most this deep. */
-const MAX_DEPTH = 16;
+/**
+ * Mapping and sequence entries one document may cost to scan, per character of its text.
+ * Aliases and merge keys let a small file name the same nodes over and over (a "billion
+ * laughs"); each node is scanned a few times at most, so honest files stay far below this.
+ */
+const WORK_PER_CHARACTER = 16;
+
+/** The scan of one document went over its budget: keep what it found so far. */
+class WorkLimitReached extends Error {}
 
 class YamlFile {
+  /** Each alias's node, found in one pass (yaml's `Alias.resolve` walks the whole document per call). */
+  private readonly anchored = new Map<Alias, Node | undefined>();
+  /** Error spans sorted by start, with the furthest end so far: an overlap test in log time. */
+  private readonly errorStarts: number[] = [];
+  private readonly errorEnds: number[] = [];
+  private readonly scanned = new Map<string, Set<Node>>();
+  private work: number;
+
   constructor(
     /** The whole file. */
     private readonly text: string,
     private readonly lines: readonly number[],
-    private readonly doc: Document.Parsed,
+    doc: Document.Parsed,
     /** Where the document's chunk starts in the file (node ranges are relative to it). */
     private readonly offset: number,
     private readonly kind: ImageUseKind,
     private readonly uses: ImageUse[],
-  ) {}
+    chunkLength: number,
+  ) {
+    this.work = WORK_PER_CHARACTER * chunkLength + 1024;
+    // As yaml resolves an alias: the last node with its anchor before it, in document order.
+    const anchors = new Map<string, Node>();
+    visit(doc, {
+      Node: (_key, node) => {
+        if (isAlias(node)) this.anchored.set(node, anchors.get(node.source));
+        else if (node.anchor) anchors.set(node.anchor, node);
+      },
+    });
+    const spans = doc.errors.map((error) => error.pos).sort((a, b) => a[0] - b[0]);
+    let furthest = -Infinity;
+    for (const [start, end] of spans) {
+      furthest = Math.max(furthest, end);
+      this.errorStarts.push(start);
+      this.errorEnds.push(furthest);
+    }
+  }
 
-  /** The node itself, or the node an alias points to. */
-  deref(node: unknown, depth = 0): Node | undefined {
-    if (isAlias(node)) return depth < MAX_DEPTH ? this.deref(node.resolve(this.doc), depth + 1) : undefined;
+  private charge(entries: number): void {
+    this.work -= entries + 1;
+    if (this.work < 0) throw new WorkLimitReached();
+  }
+
+  /** True the first time a node is scanned as `role`: one reached again through an alias gives nothing new. */
+  firstVisit(role: string, node: Node | undefined): boolean {
+    if (node === undefined) return false;
+    let nodes = this.scanned.get(role);
+    if (!nodes) this.scanned.set(role, (nodes = new Set()));
+    if (nodes.has(node)) return false;
+    nodes.add(node);
+    return true;
+  }
+
+  /** The node itself, or the node an alias points to (never an alias: an anchored node cannot be one). */
+  deref(node: unknown): Node | undefined {
+    if (isAlias(node)) return this.anchored.get(node);
     return node === null || node === undefined ? undefined : (node as Node);
   }
 
@@ -156,23 +222,44 @@ class YamlFile {
     return isMap(n) ? n : undefined;
   }
 
-  /** A key's value in a mapping, following `<<` merge keys as Compose and Kubernetes tools do. */
-  get(node: unknown, key: string, depth = 0): Node | undefined {
-    const map = this.map(node);
-    if (!map || depth > MAX_DEPTH) return undefined;
-    const merges: unknown[] = [];
-    for (const pair of map.items) {
-      const k = this.deref(pair.key);
-      const name = isScalar(k) ? k.value : undefined;
-      if (name === key) return this.deref(pair.value);
-      if (name === '<<') merges.push(pair.value);
+  /** The mappings a `<<` merge key's value names, in order. */
+  private mergeSources(value: unknown): YAMLMap[] {
+    const node = this.deref(value);
+    const sources = isSeq(node) ? node.items : [node];
+    this.charge(sources.length);
+    return sources.map((source) => this.map(source)).filter((m): m is YAMLMap => m !== undefined);
+  }
+
+  /**
+   * The mapping and those its `<<` merge keys name, depth first, each once (a mapping seen
+   * before adds no key, and aliases can make cycles).
+   */
+  private *mergeOrder(start: YAMLMap): Generator<YAMLMap> {
+    const seen = new Set<YAMLMap>();
+    const stack = [start];
+    while (stack.length > 0) {
+      const map = stack.pop()!;
+      if (seen.has(map)) continue;
+      seen.add(map);
+      yield map;
+      const sources: YAMLMap[] = [];
+      for (const pair of map.items) {
+        const k = this.deref(pair.key);
+        if (isScalar(k) && k.value === '<<') sources.push(...this.mergeSources(pair.value));
+      }
+      for (let i = sources.length - 1; i >= 0; i--) stack.push(sources[i]!);
     }
-    for (const merge of merges) {
-      const value = this.deref(merge);
-      const sources = isSeq(value) ? value.items : [value];
-      for (const source of sources) {
-        const found = this.get(source, key, depth + 1);
-        if (found !== undefined) return found;
+  }
+
+  /** A key's value in a mapping, following `<<` merge keys as Compose and Kubernetes tools do. */
+  get(node: unknown, key: string): Node | undefined {
+    const start = this.map(node);
+    if (!start) return undefined;
+    for (const map of this.mergeOrder(start)) {
+      this.charge(map.items.length);
+      for (const pair of map.items) {
+        const k = this.deref(pair.key);
+        if (isScalar(k) && k.value === key) return this.deref(pair.value);
       }
     }
     return undefined;
@@ -184,33 +271,47 @@ class YamlFile {
     return current;
   }
 
-  /** The mapping's values, merge keys included (an explicit key wins over a merged one). */
-  entries(node: unknown, depth = 0): Node[] {
-    const map = this.map(node);
-    if (!map || depth > MAX_DEPTH) return [];
+  /** The mapping's values, merge keys included (an explicit key wins over a merged one, an earlier merge over a later). */
+  entries(node: unknown): Node[] {
+    const start = this.map(node);
+    if (!start) return [];
     const values = new Map<unknown, Node | undefined>();
-    const merged: Node[] = [];
-    for (const pair of map.items) {
-      const k = this.deref(pair.key);
-      const name = isScalar(k) ? k.value : k;
-      if (name === '<<') {
-        const value = this.deref(pair.value);
-        for (const source of isSeq(value) ? value.items : [value]) merged.push(...this.entries(source, depth + 1));
-      } else {
-        values.set(name, this.deref(pair.value));
+    for (const map of this.mergeOrder(start)) {
+      this.charge(map.items.length);
+      for (const pair of map.items) {
+        const k = this.deref(pair.key);
+        const name = isScalar(k) ? k.value : k;
+        if (name === '<<') continue;
+        if (map === start) values.set(name, this.deref(pair.value));
+        else if (!values.has(name)) values.set(name, this.deref(pair.value));
       }
     }
-    return [...values.values(), ...merged].filter((n): n is Node => n !== undefined);
+    return [...values.values()].filter((n): n is Node => n !== undefined);
   }
 
   items(node: unknown): Node[] {
     const seq = this.deref(node);
-    return isSeq(seq) ? seq.items.map((item) => this.deref(item)).filter((n): n is Node => n !== undefined) : [];
+    if (!isSeq(seq)) return [];
+    this.charge(seq.items.length);
+    return seq.items.map((item) => this.deref(item)).filter((n): n is Node => n !== undefined);
   }
 
   string(node: unknown): Scalar<string> | undefined {
     const n = this.deref(node);
     return isScalar(n) && typeof n.value === 'string' ? (n as Scalar<string>) : undefined;
+  }
+
+  /** Whether a parse error's span meets [from, to]. */
+  private overlapsError(from: number, to: number): boolean {
+    // The last error starting at or before `to`, then whether any up to it reaches `from`.
+    let lo = 0;
+    let hi = this.errorStarts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.errorStarts[mid]! <= to) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && this.errorEnds[lo - 1]! >= from;
   }
 
   /**
@@ -221,7 +322,7 @@ class YamlFile {
     const range = node.range;
     if (!range) return;
     // A scalar the parser had to repair (an unterminated quote) is not a reference as written.
-    if (this.doc.errors.some((error) => error.pos[0] <= range[2] && error.pos[1] >= range[0])) return;
+    if (this.overlapsError(range[0], range[2])) return;
     let [start, end] = [this.offset + range[0], this.offset + range[1]];
     if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') {
       const quote = this.text[start];
@@ -255,8 +356,8 @@ function findYamlImageUses(kind: Exclude<FileKind, 'dockerfile'>, text: string, 
       continue;
     }
     for (const doc of docs) {
-      const file = new YamlFile(text, lines, doc, chunk.offset, useKind, uses);
       try {
+        const file = new YamlFile(text, lines, doc, chunk.offset, useKind, uses, chunk.text.length);
         if (kind === 'compose') composeUses(file, doc.contents);
         else if (kind === 'kubernetes') kubernetesUses(file, doc.contents, 0);
         else if (kind === 'workflow') workflowUses(file, doc.contents);
@@ -282,6 +383,7 @@ function documentChunks(text: string): { offset: number; text: string }[] {
 /** Compose: `services.<name>.image`, with `${VAR:-default}` / `${VAR-default}` defaults applied. */
 function composeUses(file: YamlFile, root: unknown): void {
   for (const service of file.entries(file.get(root, 'services'))) {
+    if (!file.firstVisit('service', service)) continue;
     const image = file.string(file.get(service, 'image'));
     if (!image) continue;
     // Variables come from the environment or `.env`: unset as far as this file says.
@@ -301,6 +403,7 @@ const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'];
  */
 function kubernetesUses(file: YamlFile, root: unknown, depth: number): void {
   const object = file.map(root);
+  if (!file.firstVisit('object', object)) return;
   const kind = file.string(file.get(object, 'kind'))?.value;
   if (!object || kind === undefined || depth > 4) return;
   if (kind.endsWith('List')) {
@@ -315,6 +418,7 @@ function kubernetesUses(file: YamlFile, root: unknown, depth: number): void {
   add(file.path(object, 'spec', 'template', 'spec'));
   add(file.path(object, 'spec', 'jobTemplate', 'spec', 'template', 'spec'));
   for (const podSpec of podSpecs) {
+    if (!file.firstVisit('pod spec', podSpec)) continue;
     for (const list of CONTAINER_LISTS) {
       for (const container of file.items(file.get(podSpec, list))) {
         const image = file.string(file.get(container, 'image'));
@@ -330,6 +434,7 @@ const DOCKER_SCHEME = 'docker://';
 /** GitHub workflows: `jobs.<id>.container`, `jobs.<id>.services.<name>`, `steps[].uses: docker://…`. */
 function workflowUses(file: YamlFile, root: unknown): void {
   for (const job of file.entries(file.get(root, 'jobs'))) {
+    if (!file.firstVisit('job', job)) continue;
     const containers = [file.get(job, 'container'), ...file.entries(file.get(job, 'services'))];
     for (const container of containers) {
       const image = file.string(container) ?? file.string(file.get(container, 'image'));
@@ -349,6 +454,7 @@ function actionUses(file: YamlFile, root: unknown): void {
 
 function dockerSteps(file: YamlFile, steps: unknown): void {
   for (const step of file.items(steps)) {
+    if (!file.firstVisit('step', step)) continue;
     const uses = file.string(file.get(step, 'uses'));
     if (uses) dockerUse(file, uses);
   }

@@ -23,6 +23,9 @@ export const COMPOSE_SYNTAX: SubstitutionSyntax = { shellQuotes: false, doubleDo
 
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 
+/** `${A:-${B:-…}}` nested deeper than this is unresolved: real files nest a few levels, and recursion must stay bounded. */
+const MAX_NESTING = 32;
+
 /**
  * The word with its variables substituted (and, for Dockerfiles, its quotes removed), or
  * `undefined` when it depends on a value the file does not give. Supports `$NAME`, `${NAME}`,
@@ -32,6 +35,7 @@ const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 export function substitute(word: string, lookup: Lookup, syntax: SubstitutionSyntax): string | undefined {
   let pos = 0;
   let unresolved = false;
+  let nesting = 0;
 
   const readName = (): string | undefined => {
     NAME.lastIndex = pos;
@@ -112,9 +116,16 @@ export function substitute(word: string, lookup: Lookup, syntax: SubstitutionSyn
         skipToClosingBrace();
         return '';
       }
+      if (nesting >= MAX_NESTING) {
+        unresolved = true;
+        skipToClosingBrace();
+        return '';
+      }
       const before = unresolved;
       unresolved = false;
+      nesting++;
       const arg = read(true);
+      nesting--;
       const argResolved = !unresolved;
       unresolved = before;
       if (word[pos] === '}') pos++;

@@ -9,6 +9,7 @@ import { ParsedCompanions } from '../artifacts/parsedCompanions';
 import { verifyBundleObject } from './bundleVerifier';
 import { EvidenceBuilder, MAX_EVIDENCE_PER_COMPANION, tooMuchEvidence } from './evidenceBuilder';
 import type { Evidence } from './result';
+import { parseStrictJson, StrictJsonError } from './strictJson';
 import type { NamedPublicKey } from './trustInputs';
 import type { LoadedTrustedRoot } from '../trust/trustedRoot';
 
@@ -55,11 +56,12 @@ function parseAttestationLines(text: string): Line[] {
     start = end === -1 ? text.length + 1 : end + 1;
     if (!content) continue;
     try {
-      const json: unknown = JSON.parse(content);
+      // Each line is a Sigstore bundle, read elsewhere as protobuf JSON.
+      const json: unknown = parseStrictJson(content, { keys: 'protojson' });
       lines.push({ line: i, json, names: subjectNames(json) });
-    } catch {
+    } catch (e) {
       // JSON.parse's message quotes the bytes it read: say where, not what.
-      lines.push({ line: i, error: `line ${i} is not valid JSON`, names: [] });
+      lines.push({ line: i, error: e instanceof StrictJsonError ? `line ${i}: ${e.message}` : `line ${i} is not valid JSON`, names: [] });
     }
   }
   return lines;
@@ -118,11 +120,18 @@ export async function verifyAttestations(
   return evidence;
 }
 
+/** The statement's subject names; throws StrictJsonError for a statement other verifiers read differently. */
 function subjectNames(json: unknown): string[] {
   const envelope = (json as { dsseEnvelope?: { payload?: unknown; payloadType?: unknown } } | null)?.dsseEnvelope;
   if (typeof envelope?.payload !== 'string') return [];
+  let statement: { subject?: unknown };
   try {
-    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { subject?: unknown };
+    statement = parseStrictJson(Buffer.from(envelope.payload, 'base64').toString('utf8'), { keys: 'go-struct', structDepth: 1 }) as { subject?: unknown };
+  } catch (e) {
+    if (e instanceof StrictJsonError) throw new StrictJsonError(`its in-toto statement is ambiguous: ${e.message}`);
+    return [];
+  }
+  try {
     if (!Array.isArray(statement.subject)) return [];
     return statement.subject.map((s: { name?: unknown }) => s?.name).filter((n): n is string => typeof n === 'string' && n.length > 0);
   } catch {

@@ -24,6 +24,7 @@ import { DigestMessageSignature, verifiesFromDigest } from './messageSignature';
 import { EvidenceBuilder } from './evidenceBuilder';
 import type { BundleDetails, CheckId, Evidence, EvidenceKind, SignerInfo, TimestampInfo, TlogEntryInfo } from './result';
 import type { NamedPublicKey } from './trustInputs';
+import { isProtojsonBase64, parseStrictJson, StrictJsonError } from './strictJson';
 
 /** Signatures that cannot be checked from a digest (RSA, Ed25519) load the file whole, up to this size. */
 const MAX_WHOLE_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -100,8 +101,9 @@ export async function verifyBundleBytes(companionPath: string, bytes: Buffer, ar
   if (bytes.length === 0) return fail(run, 'parse', 'failed', 'The companion file is empty.');
   let json: unknown;
   try {
-    json = JSON.parse(bytes.toString('utf8'));
+    json = parseStrictJson(bytes.toString('utf8'), { keys: 'protojson' });
   } catch (e) {
+    if (e instanceof StrictJsonError) return fail(run, 'parse', 'failed', e.message);
     return fail(run, 'parse', 'failed', `The companion is not valid JSON: ${errorMessage(e)}.`);
   }
   return verifyBundleJSON(run, json, artifact, options);
@@ -115,6 +117,10 @@ export async function verifyBundleObject(companionPath: string, json: unknown, a
 async function verifyBundleJSON(run: EvidenceBuilder, json: unknown, artifact: Artifact, options: BundleVerificationOptions): Promise<Evidence> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return fail(run, 'parse', 'failed', 'The companion is JSON but not a bundle object.');
+  }
+  const badBytes = malformedBytesField(json);
+  if (badBytes !== undefined) {
+    return fail(run, 'parse', 'failed', `The bundle's ${badBytes} is not base64 as Sigstore's other verifiers read it (stray characters or blanks), so what it holds is ambiguous.`);
   }
   const keys = options.keys ?? [];
   if (keys.length > 0 && !options.expect?.publicKey && isKeySigned(json)) {
@@ -212,6 +218,8 @@ async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: str
     if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
       return fail(run, 'artifact-binding', 'failed', `The envelope's payload type is ${JSON.stringify(envelope.payloadType)}, not an in-toto statement, so it names no file.`);
     }
+    const ambiguity = statementAmbiguity(envelope.payload);
+    if (ambiguity) return fail(run, 'schema', 'failed', `The in-toto statement is ambiguous: ${ambiguity}`);
     const sha256 = await artifact.digest('sha256');
     const subjects = run.details?.subjects ?? [];
     if (!sha256) return fail(run, 'artifact-binding', 'unverifiable', 'The sha256 digest of the artifact is not known.');
@@ -258,6 +266,57 @@ async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: str
     run.pass('identity', `${signer.identity} (issuer ${signer.issuer})`);
   }
   return run.finish();
+}
+
+/** The bytes fields of a bundle (protobuf JSON), each a path of keys; `[]` is every item of an array. */
+const BYTES_FIELDS: readonly (readonly string[])[] = [
+  ['verificationMaterial', 'certificate', 'rawBytes'],
+  ['verificationMaterial', 'x509CertificateChain', 'certificates', '[]', 'rawBytes'],
+  ['verificationMaterial', 'tlogEntries', '[]', 'logId', 'keyId'],
+  ['verificationMaterial', 'tlogEntries', '[]', 'canonicalizedBody'],
+  ['verificationMaterial', 'tlogEntries', '[]', 'inclusionPromise', 'signedEntryTimestamp'],
+  ['verificationMaterial', 'tlogEntries', '[]', 'inclusionProof', 'rootHash'],
+  ['verificationMaterial', 'tlogEntries', '[]', 'inclusionProof', 'hashes', '[]'],
+  ['verificationMaterial', 'timestampVerificationData', 'rfc3161Timestamps', '[]', 'signedTimestamp'],
+  ['messageSignature', 'messageDigest', 'digest'],
+  ['messageSignature', 'signature'],
+  ['dsseEnvelope', 'payload'],
+  ['dsseEnvelope', 'signatures', '[]', 'sig'],
+];
+
+/**
+ * The first bytes field whose text protojson (sigstore-go, cosign) refuses, as a dotted path;
+ * @sigstore/bundle decodes with Buffer.from, which skips any junk, so that is checked here.
+ */
+function malformedBytesField(json: object): string | undefined {
+  for (const path of BYTES_FIELDS) {
+    let values: { value: unknown; where: string }[] = [{ value: json, where: '' }];
+    for (const key of path) {
+      const next: { value: unknown; where: string }[] = [];
+      for (const { value, where } of values) {
+        if (key === '[]') {
+          if (Array.isArray(value)) value.forEach((item, i) => next.push({ value: item, where: `${where}[${i}]` }));
+        } else if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, key)) {
+          next.push({ value: (value as Record<string, unknown>)[key], where: where ? `${where}.${key}` : key });
+        }
+      }
+      values = next;
+    }
+    const bad = values.find(({ value }) => typeof value === 'string' && !isProtojsonBase64(value));
+    if (bad) return `"${bad.where}"`;
+  }
+  return undefined;
+}
+
+/** Why an in-toto statement's JSON is read differently by other verifiers, if it is. */
+function statementAmbiguity(payload: Uint8Array): string | undefined {
+  try {
+    // in-toto's Go types are structs at the top level: `subject` and `Subject` are one field there.
+    parseStrictJson(Buffer.from(payload).toString('utf8'), { keys: 'go-struct', structDepth: 1 });
+  } catch (e) {
+    if (e instanceof StrictJsonError) return e.message;
+  }
+  return undefined;
 }
 
 function isKeySigned(json: object): boolean {

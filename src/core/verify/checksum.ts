@@ -90,7 +90,10 @@ export function parseChecksumFile(text: string, algorithmHint?: ChecksumAlgorith
     }
     if (clearsigned === 'signature') return;
     let line = clearsigned === 'body' && raw.startsWith('- ') ? raw.slice(2) : raw;
-    line = line.replace(/[ \t]+$/, '');
+    // Trailing blanks trimmed by hand: /[ \t]+$/ backtracks quadratically over inner runs of blanks.
+    let end = line.length;
+    while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end--;
+    line = line.slice(0, end);
     if (line.trim() === '' || line.trimStart().startsWith('#')) return;
     entries.push(parseLine(line.trimStart(), lineNo, algorithmHint));
   });

@@ -12,6 +12,7 @@ import { EvidenceBuilder } from './evidenceBuilder';
 import { isLegacyCosignBundle, verifyLegacyBundle } from './legacyBundle';
 import { isOpenPgpSignature, verifyOpenPgpSignature } from './openpgpSignature';
 import type { Evidence } from './result';
+import { parseStrictJson } from './strictJson';
 import type { TrustInputs } from './trustInputs';
 
 const CERTIFICATE_SUFFIXES = ['.pem', '.crt', '.cert'];
@@ -40,9 +41,9 @@ export async function verifyCompanion(
     case 'bundle': {
       let json: unknown;
       try {
-        json = JSON.parse((await readLimited(companion.path, MAX_COMPANION_BYTES)).toString('utf8'));
+        json = parseStrictJson((await readLimited(companion.path, MAX_COMPANION_BYTES)).toString('utf8'), { keys: 'protojson' });
       } catch {
-        // Not JSON: let the bundle verifier say what is wrong with it.
+        // Not JSON, or ambiguous JSON: let the bundle verifier say what is wrong with it.
         return [needsRoot('sigstore-bundle') ?? (await verifyBundleFile(companion.path, artifact, { trustedRoot: rootOf(inputs), keys: inputs.publicKeys }))];
       }
       if (isLegacyCosignBundle(json)) return [needsRoot('cosign-legacy-bundle') ?? (await verifyLegacyBundle(companion.path, artifact, inputs))];

@@ -14,6 +14,7 @@ import { SigstoreError } from '../errors';
 import { verifyBundleObject } from './bundleVerifier';
 import { certificateDerProblem, certificateSigner } from './certificate';
 import { EvidenceBuilder } from './evidenceBuilder';
+import { decodeStdBase64 } from './strictJson';
 import { decodeBase64, joinEvidence, LegacyBundleError, pemOf, tlogEntryFromRekor, type RekorBody } from './legacyBundle';
 import { DigestMessageSignature, verifiesFromDigest } from './messageSignature';
 import type { CheckId, Evidence } from './result';
@@ -398,7 +399,8 @@ async function readCompanion(run: EvidenceBuilder, path: string, limit: number):
  * SEQUENCE for ECDSA, plain bytes for RSA and Ed25519). Text that is not base64 is neither.
  */
 function decodeSignature(raw: Buffer): { bytes: Buffer; form: string } | undefined {
-  const decoded = decodeBase64(raw.toString('latin1'));
+  // cosign's test (Go's StdEncoding): base64 with CR/LF anywhere, nothing else; otherwise raw bytes.
+  const decoded = decodeStdBase64(raw.toString('latin1'));
   if (decoded?.length) return { bytes: decoded, form: 'base64' };
   if (raw[0] === 0x30 && isDerSequence(raw)) return { bytes: raw, form: 'DER' };
   // Binary that is not DER: an RSA or Ed25519 signature; printable text here is garbage.

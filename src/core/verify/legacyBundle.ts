@@ -17,6 +17,7 @@ import { MAX_COMPANION_BYTES, verifyBundleObject } from './bundleVerifier';
 import { certificateDerProblem } from './certificate';
 import { EvidenceBuilder } from './evidenceBuilder';
 import type { Check, CheckId, Evidence } from './result';
+import { decodeStdBase64, parseStrictJson, StrictJsonError } from './strictJson';
 import type { TrustInputs } from './trustInputs';
 
 /** The bundle (or Rekor answer) cannot be turned into a Sigstore bundle. */
@@ -117,7 +118,7 @@ export function tlogEntryFromRekor(fields: RekorEntryFields, where: string): { j
   const bodyBytes = base64Field(fields.body, `${where}.body`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bodyBytes.toString('utf8'));
+    parsed = parseStrictJson(bodyBytes.toString('utf8'), { keys: 'go-struct' });
   } catch {
     throw new LegacyBundleError(`${where}: the entry body is not JSON.`);
   }
@@ -184,8 +185,10 @@ export async function verifyLegacyBundle(path: string, artifact: Artifact, trust
 
   let json: unknown;
   try {
-    json = JSON.parse(bytes.toString('utf8'));
+    // cosign reads its bundle into Go structs: keys match case-insensitively there.
+    json = parseStrictJson(bytes.toString('utf8'), { keys: 'go-struct' });
   } catch (e) {
+    if (e instanceof StrictJsonError) return run.stop('parse', 'failed', e.message, DAMAGED);
     return run.stop('parse', 'failed', `The companion is not valid JSON: ${messageOf(e)}.`, DAMAGED);
   }
   if (!isLegacyCosignBundle(json)) {
@@ -262,7 +265,8 @@ export function decodeBase64(text: string): Buffer | undefined {
 
 function base64Field(value: unknown, name: string): Buffer {
   if (typeof value !== 'string') throw new LegacyBundleError(`"${name}" is missing or not a string.`);
-  const decoded = decodeBase64(value);
+  // As cosign decodes it (Go's StdEncoding): a blank or stray character inside is refused.
+  const decoded = decodeStdBase64(value);
   if (!decoded?.length) throw new LegacyBundleError(`"${name}" is not valid base64.`);
   return decoded;
 }
@@ -286,12 +290,49 @@ export interface PemBlock {
   readonly der: Buffer;
 }
 
-/** PEM blocks in `text`. */
+const PEM_BEGIN = '-----BEGIN ';
+const PEM_END = '-----END ';
+const PEM_DASHES = '-----';
+
+/** The label of a `-----BEGIN <label>-----` / `-----END <label>-----` line at `at` (after its prefix), and where it ends. */
+function pemLabelAt(text: string, at: number): { label: string; end: number } | undefined {
+  let i = at;
+  while (i < text.length && /[A-Z0-9 ]/.test(text[i]!)) i++;
+  if (i === at || !text.startsWith(PEM_DASHES, i)) return undefined;
+  return { label: text.slice(at, i), end: i + PEM_DASHES.length };
+}
+
+/**
+ * PEM blocks in `text`: each `-----BEGIN L-----` with the first `-----END L-----` after it.
+ * Scanned in one pass over the END lines: a regular expression searching ahead for the END
+ * of every BEGIN was quadratic in a text of BEGIN lines only.
+ */
 export function pemBlocks(text: string): PemBlock[] {
+  const ends = new Map<string, number[]>();
+  for (let at = text.indexOf(PEM_END); at >= 0; at = text.indexOf(PEM_END, at + 1)) {
+    const found = pemLabelAt(text, at + PEM_END.length);
+    if (!found) continue;
+    let list = ends.get(found.label);
+    if (!list) ends.set(found.label, (list = []));
+    list.push(at);
+  }
+  const nextEnd = new Map<string, number>();
   const blocks: PemBlock[] = [];
-  for (const m of text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)) {
-    const der = decodeBase64(m[2] ?? '');
-    if (der?.length) blocks.push({ label: m[1]!, der });
+  let cursor = 0;
+  for (let at = text.indexOf(PEM_BEGIN); at >= 0; at = text.indexOf(PEM_BEGIN, Math.max(at + 1, cursor))) {
+    if (at < cursor) continue;
+    const begin = pemLabelAt(text, at + PEM_BEGIN.length);
+    const list = begin && ends.get(begin.label);
+    if (!begin || !list) continue;
+    // END lines of this label are used in order: one before this BEGIN never ends a later one.
+    let k = nextEnd.get(begin.label) ?? 0;
+    while (k < list.length && list[k]! < begin.end) k++;
+    nextEnd.set(begin.label, k);
+    if (k === list.length) continue;
+    const endAt = list[k]!;
+    const der = decodeBase64(text.slice(begin.end, endAt));
+    if (der?.length) blocks.push({ label: begin.label, der });
+    cursor = endAt + PEM_END.length + begin.label.length + PEM_DASHES.length;
   }
   return blocks;
 }
@@ -303,7 +344,8 @@ export function pemBlocks(text: string): PemBlock[] {
 export function pemOf(text: string, what: string): PemBlock[] {
   let blocks = pemBlocks(text);
   if (blocks.length === 0) {
-    const decoded = decodeBase64(text);
+    // cosign tries Go's StdEncoding on the whole text, then reads it as PEM.
+    const decoded = decodeStdBase64(text);
     if (decoded) blocks = pemBlocks(decoded.toString('utf8'));
   }
   if (blocks.length === 0) throw new LegacyBundleError(`${what} is neither PEM nor base64 of PEM.`);

@@ -13,7 +13,24 @@ import type { TrustInputs } from './trustInputs';
 export const MAX_OPENPGP_SIGNATURE_BYTES = 1024 * 1024;
 
 const ARMORED_SIGNATURE = '-----BEGIN PGP SIGNATURE-----';
-const KEY_BLOCK = /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g;
+const KEY_BLOCK_BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
+const KEY_BLOCK_END = '-----END PGP PUBLIC KEY BLOCK-----';
+
+/**
+ * The armored public key blocks in a text, BEGIN to the first END after it. With indexOf: a
+ * regular expression searching ahead from every BEGIN was quadratic in a text of BEGIN lines.
+ */
+export function armoredKeyBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  for (let at = text.indexOf(KEY_BLOCK_BEGIN); at >= 0; at = text.indexOf(KEY_BLOCK_BEGIN, at)) {
+    const end = text.indexOf(KEY_BLOCK_END, at + KEY_BLOCK_BEGIN.length);
+    // No END after this BEGIN means none after any later one either.
+    if (end < 0) break;
+    blocks.push(text.slice(at, end + KEY_BLOCK_END.length));
+    at = end + KEY_BLOCK_END.length;
+  }
+  return blocks;
+}
 const SIGNATURE_PACKET_TAG = 2;
 
 type OpenPgp = typeof import('openpgp', { with: { 'resolution-mode': 'import' } });
@@ -174,7 +191,7 @@ async function loadKeys(openpgp: OpenPgp, trust: TrustInputs, notes: string[]): 
   const keys: TrustedKey[] = [];
   for (const { source, armored } of trust.openpgpKeys) {
     // A KEYS file is many armored blocks with other text (gpg --list-keys output) between them.
-    const blocks = armored.match(KEY_BLOCK) ?? [];
+    const blocks = armoredKeyBlocks(armored);
     const inputs: ({ armoredKeys: string } | { binaryKeys: Uint8Array })[] = blocks.map((b) => ({ armoredKeys: b }));
     if (blocks.length === 0) {
       // Characters above U+00FF mean binary was decoded as UTF-8 and bytes were lost.
