@@ -88,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
         allowedRoots: allowedRoots(),
         signal,
       }),
-    targetsOf: (companion) => loadCore().companionTargets(companion),
+    targetsOf: (companion) => loadCore().companionTargets(companion, allowedRoots()),
     fingerprint: (paths) => loadCore().fileFingerprint(paths),
     exists: isRegularFile,
     onDidChange: (artifacts) => {
