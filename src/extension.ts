@@ -60,7 +60,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
   const reports = new ReportDocuments();
   // Loaded on first use, with the verification core.
   let trustedRoot: Promise<TrustedRootChoice> | undefined;
-  const rootChoice = () => (trustedRoot ??= loadTrustedRoot());
+  const rootChoice = () => (trustedRoot ??= loadTrustedRoot((note) => log.warn(note)));
 
   const decorations = new VerificationDecorationProvider(
     (path) => cache.get(path),
@@ -89,7 +89,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
         allowedRoots: allowedRoots(),
         signal,
       }),
-    targetsOf: (companion) => loadCore().companionTargets(companion),
+    targetsOf: (companion) => loadCore().companionTargets(companion, allowedRoots()),
     fingerprint: (paths) => loadCore().fileFingerprint(paths),
     exists: isRegularFile,
     onDidChange: (artifacts) => {
@@ -129,7 +129,7 @@ export function activate(context: vscode.ExtensionContext): SigstoreApi {
       workspaceState: context.workspaceState,
     },
     async reloadTrustedRoot() {
-      trustedRoot = loadTrustedRoot();
+      trustedRoot = loadTrustedRoot((note) => log.warn(note));
       const loaded = await trustedRoot;
       if ('error' in loaded) log.warn(`Trusted root unusable: ${loaded.error}`);
       else log.info(`Trusted root: ${loaded.source}${loaded.ignored.length ? ` (ignored: ${loaded.ignored.join('; ')})` : ''}`);

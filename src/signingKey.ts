@@ -66,7 +66,9 @@ export async function unlockSigningKey(services: ExtensionServices, signal?: Abo
 }
 
 async function keyFilePath(services: ExtensionServices): Promise<string | undefined> {
-  const configured = signingSettings().keyFile;
+  const settings = signingSettings();
+  for (const note of settings.ignored) services.log.warn(note);
+  const configured = settings.keyFile;
   if (configured) return configured;
   const found = await vscode.workspace.findFiles('**/cosign.key', '**/node_modules/**', 20);
   if (found.length === 1) return found[0]!.fsPath;

@@ -8,8 +8,7 @@
  *   sigstore sign-image [--key FILE] … REF   (signImageCommand.ts)
  *   sigstore attest-image --predicate F --type T … REF  (attestImageCommand.ts)
  */
-import { readdir, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileFingerprint, isRegularFile } from '../core/artifacts/artifact';
 import { candidateCompanions, classify } from '../core/artifacts/companions';
 import { ruleExpectingSignature, unsignedResult } from '../core/policy/evaluate';
@@ -25,11 +24,13 @@ import { SIGN_IMAGE_USAGE, signImageCommand } from './signImageCommand';
 import { TREE_USAGE, treeCommand } from './treeCommand';
 import { useEnvironmentProxy } from './environmentProxy';
 import { policyState, trustedRootOf } from './trustFlags';
+import { MissingPathError, walkWorkspace } from './workspaceWalk';
 
 class UsageError extends Error {}
 
 const USAGE = `usage: sigstore verify [--policy FILE] [--trusted-root FILE] [--rekor-url URL] [--offline] [--json] [--strict] PATH...
   PATH is a file or a folder (walked like the Explorer, skipping .git and node_modules).
+  Links that lead outside the PATHs given (a file's own folder) are not followed or read.
   A file a policy rule covers that has no evidence is "unsigned"; a file named on the command
   line that has neither evidence nor a rule is reported as "no evidence".
   Exit status: 0 when nothing failed, is unsigned or broke the verifier (--strict: all verified,
@@ -38,8 +39,6 @@ ${SIGN_USAGE}
 ${TREE_USAGE}
 ${SIGN_IMAGE_USAGE}
 ${ATTEST_IMAGE_USAGE}`;
-
-const SKIPPED_FOLDERS = new Set(['.git', 'node_modules']);
 
 interface Options {
   policy?: string;
@@ -73,26 +72,6 @@ function parseArgs(args: string[]): Options {
   return o;
 }
 
-/** Every file under the paths, as the Explorer would list them. */
-async function walk(paths: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
-  const visit = async (path: string): Promise<void> => {
-    const info = await stat(path).catch(() => undefined);
-    if (!info) throw new UsageError(`${path} does not exist`);
-    if (info.isFile()) {
-      files.push(path);
-      return;
-    }
-    if (!info.isDirectory()) return;
-    for (const entry of await readdir(path, { withFileTypes: true })) {
-      if (entry.isDirectory() && SKIPPED_FOLDERS.has(entry.name)) continue;
-      if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink()) await visit(join(path, entry.name)).catch(() => undefined);
-    }
-  };
-  for (const p of paths) await visit(p);
-  return files;
-}
-
 function signerJSON(signer: SignerInfo | undefined): object | undefined {
   if (!signer) return undefined;
   if (signer.kind === 'certificate') return { kind: 'certificate', identity: signer.identity, issuer: signer.issuer };
@@ -109,16 +88,19 @@ export async function verifyCommand(args: string[]): Promise<number> {
   const o = parseArgs(args);
   const [policy, trustedRoot] = await Promise.all([policyState(o.policy), trustedRootOf(o.trustedRoot)]);
   const network = { allowed: !o.offline, rekorURL: o.rekorURL };
+  const walk = await walkWorkspace(o.paths).catch((e: unknown) => Promise.reject(e instanceof MissingPathError ? new UsageError(e.message) : e));
+  for (const note of walk.notes) process.stderr.write(`warning: ${escapedText(note)}\n`);
+  const allowedRoots = walk.roots;
 
   const cache = new VerificationCache({
-    verify: (artifact, companions, signal) => verifyArtifact(artifact, companions, { policy, trustedRoot, network, signal }),
-    targetsOf: companionTargets,
+    verify: (artifact, companions, signal) => verifyArtifact(artifact, companions, { policy, trustedRoot, network, allowedRoots, signal }),
+    targetsOf: (companion) => companionTargets(companion, allowedRoots),
     fingerprint: fileFingerprint,
     exists: isRegularFile,
     onDidChange: () => undefined,
     onError: (artifact, e) => process.stderr.write(`error: verifying ${escapedText(artifact)}: ${escapedText(String((e as Error).stack ?? e))}\n`),
   });
-  const files = await walk(o.paths);
+  const files = walk.files;
   const named = new Set(files);
   for (const file of files) {
     cache.changed(file);

@@ -1,9 +1,8 @@
-import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { readLimited } from '../core/artifacts/artifact';
 import type { RegistryClient } from '../core/oci/registryClient';
 import { loadCore } from '../coreLoader';
+import { resolveSettingPath } from '../settings/settingPath';
 
 export const REGISTRY_SETTINGS = ['sigstore.images.insecureRegistries', 'sigstore.images.caCertificates', 'sigstore.images.maxBlobSize', 'sigstore.images.requestTimeout'];
 
@@ -12,15 +11,20 @@ const MIB = 1024 * 1024;
 /**
  * A registry client as the settings ask: credentials from the Docker configuration the
  * person already has, plain HTTP only for loopback and the listed registries, extra CAs.
- * In an untrusted workspace its own settings are ignored (restrictedConfigurations).
+ * In an untrusted workspace its own settings are ignored (restrictedConfigurations), and a
+ * CA path into the workspace is refused whoever set it (settings/settingPath.ts).
  */
 export async function registryClient(): Promise<RegistryClient> {
   const config = vscode.workspace.getConfiguration('sigstore.images');
   const core = loadCore();
   const caCertificates: string[] = [];
   for (const path of config.get<string[]>('caCertificates', [])) {
+    const resolved = resolveSettingPath('sigstore.images.caCertificates', path, vscode.workspace);
+    if (!resolved) continue;
+    // A CA the person asked for and that cannot be used: say so rather than fail TLS obscurely.
+    if ('ignored' in resolved) throw new core.OciError('TLS', `The CA certificate file setting is not used: ${resolved.ignored}`, 'Fix the "sigstore.images.caCertificates" setting.');
     try {
-      caCertificates.push((await readLimited(resolvePath(path), 1024 * 1024)).toString('utf8'));
+      caCertificates.push((await readLimited(resolved.path, 1024 * 1024)).toString('utf8'));
     } catch (e) {
       throw new core.OciError('TLS', `The CA certificate file ${path} cannot be read: ${(e as Error).message}`, 'Fix the "sigstore.images.caCertificates" setting.');
     }
@@ -33,12 +37,6 @@ export async function registryClient(): Promise<RegistryClient> {
     timeoutMs: Math.round(bounded(config.get<number>('requestTimeout'), 1, 600, 30) * 1000),
     userAgent: 'sigstore-vscode',
   });
-}
-
-function resolvePath(raw: string): string {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const expanded = raw.replace(/\$\{workspaceFolder\}/g, folder ?? '').replace(/^~(?=\/|$)/, homedir());
-  return isAbsolute(expanded) || !folder ? expanded : join(folder, expanded);
 }
 
 /** A number setting within its documented range (a hand-edited settings.json may hold anything). */

@@ -248,6 +248,42 @@ describe('property: checksum files and lists under mutation', function () {
   it('checksum lists: no exception, no hang, integrity only with the artifact\'s digest, never outside the folder', async () => {
     await checkKind('checksum list', input, (i, keep) => run(LIST, i, keep, true));
   });
+
+  // `sha256sum -c` checks every line: a list that names the artifact again, in any spelling,
+  // with a digest that is not the artifact's fails, wherever that line sits; the same
+  // digest again changes nothing.
+  const SPELLINGS = [NAME, `./${NAME}`, `sub/../${NAME}`, `*${NAME}`, `.//${NAME}`];
+  const repeat = fc.record({
+    base: fc.nat(),
+    spelling: fc.nat(),
+    algorithm: fc.constantFrom(...ALGORITHMS),
+    digit: sometimes(fc.nat(), 70),
+    at: fc.nat(),
+  });
+
+  it('checksum lists naming the artifact twice: failed unless both digests are the artifact\'s', async () => {
+    await checkKind('checksum list repeat', repeat, async (r, keep) => {
+      const base = LIST.filter((b) => !b.text.startsWith('-----BEGIN'))[r.base % (LIST.length - 1)]!;
+      const own = hex(r.algorithm);
+      const digest = r.digit === undefined ? own : changeHexDigit(own, r.digit);
+      const spelling = SPELLINGS[r.spelling % SPELLINGS.length]!;
+      const lines = base.text.split(/\r?\n/);
+      const line = spelling.startsWith('*') ? `${digest} ${spelling}` : `${digest}  ${spelling}`;
+      lines.splice(r.at % lines.length, 0, line);
+      const text = lines.join('\n');
+      // A name announcing no algorithm: a SHA1SUMS would reject the other lengths outright.
+      const file = 'repeat-checksums.txt';
+      keep(file, text);
+      const companion = join(dir, file);
+      await writeFile(companion, text);
+      const e = await bounded('verifyChecksumFile', () => verifyChecksumFile(companion, artifactPath, memoryArtifact(artifactPath, ARTIFACT)));
+      assertEvidenceShape(e, ['integrity', 'failed', 'unverifiable']);
+      const wrong = digest !== own;
+      if (wrong) assert.equal(e.state, 'failed', `a repeated line with another digest: ${e.summary}\ntext: ${JSON.stringify(text)}`);
+      else assert.equal(e.state, 'integrity', `the same digest again: ${e.summary}\ntext: ${JSON.stringify(text)}`);
+      return { state: outcomeOf(e), guarded: wrong };
+    });
+  });
 });
 
 type ValueOfInput = ValueOf<typeof input>;

@@ -1,6 +1,7 @@
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial, type KeyFinderFunc } from '@sigstore/verify';
 import { TrustedRootError } from '../errors';
+import { parseJsonText, withoutValues } from '../untrustedText';
 
 /** A trusted root ready for verification, with what the report says about it. */
 export interface LoadedTrustedRoot {
@@ -37,21 +38,20 @@ export function parseTrustedRoot(bytes: Uint8Array, source: string): LoadedTrust
   if (bytes.byteLength > MAX_ROOT_BYTES) {
     throw new TrustedRootError('TRUSTED_ROOT_TOO_LARGE', `The trusted root ${source} is larger than 4 MiB.`, 'Point the setting at a real trusted_root.json.');
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (e) {
-    throw new TrustedRootError('TRUSTED_ROOT_INVALID', `The trusted root ${source} is not valid JSON: ${(e as Error).message}`, 'Check the file, or clear the trusted root setting to use the public-good root.');
+  const parsed = parseJsonText(Buffer.from(bytes).toString('utf8'));
+  if (!parsed.ok) {
+    throw new TrustedRootError('TRUSTED_ROOT_INVALID', `The trusted root ${source} ${parsed.problem}.`, 'Check the file, or clear the trusted root setting to use the public-good root.');
   }
+  const json = parsed.value;
   const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
   if (typeof mediaType !== 'string' || !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')) {
-    throw new TrustedRootError('TRUSTED_ROOT_INVALID', `${source} is not a Sigstore trusted root (mediaType is ${JSON.stringify(mediaType)}).`, 'Use the trusted_root.json of your Sigstore deployment (cosign: `cosign trusted-root create`, or the TUF target).');
+    throw new TrustedRootError('TRUSTED_ROOT_INVALID', `${source} is not a Sigstore trusted root (its mediaType is not application/vnd.dev.sigstore.trustedroot…).`, 'Use the trusted_root.json of your Sigstore deployment (cosign: `cosign trusted-root create`, or the TUF target).');
   }
   let root: TrustedRoot;
   try {
     root = TrustedRoot.fromJSON(json);
   } catch (e) {
-    throw new TrustedRootError('TRUSTED_ROOT_INVALID', `The trusted root ${source} could not be parsed: ${(e as Error).message}`);
+    throw new TrustedRootError('TRUSTED_ROOT_INVALID', `The trusted root ${source} could not be parsed: ${withoutValues(e)}`);
   }
   return sanitize(root, source);
 }

@@ -1,6 +1,6 @@
-import { lstat, realpath } from 'node:fs/promises';
 import { fileArtifact } from '../artifacts/artifact';
 import type { Companion } from '../artifacts/companions';
+import { outsideRoots } from '../artifacts/workspaceBoundary';
 import { applyPolicy, decide, ruleExpectingSignature, unsignedResult, type PolicyState } from '../policy/evaluate';
 import { internalErrorName } from '../errors';
 import { verifyCompanion } from './companionVerifier';
@@ -13,30 +13,32 @@ export interface ArtifactVerificationOptions {
   /** The trusted root when the matching rule names none (settings, or public-good). */
   readonly trustedRoot: TrustedRootChoice;
   readonly network: TrustInputs['network'];
-  /** Folders links may point into; a link leading elsewhere is not followed. */
+  /**
+   * The folders files may really be in (workspaceBoundary.ts): the artifact and companions
+   * whose real paths leave them are not read. None: no boundary.
+   */
   readonly allowedRoots?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
 /** Verifies an artifact against each of its companions under the trust policy; one result for the file. */
 export async function verifyArtifact(path: string, companions: readonly Companion[], options: ArtifactVerificationOptions): Promise<VerificationResult> {
-  const escaped = await escapingLink(path, options.allowedRoots);
+  const roots = options.allowedRoots;
+  const escaped = await outsideRoots(path, roots);
   const decision = decide(options.policy, path, options);
   const artifact = fileArtifact(path, options.signal);
   const evidence: Evidence[] = [];
   for (const companion of companions) {
-    const outside = escaped ?? (await escapingLink(companion.path, options.allowedRoots));
+    // Unverifiable, so it can neither stand in for a failure nor lift anything (resultOf).
+    const outside = escaped ?? (await outsideRoots(companion.path, roots));
     if (outside) {
-      if (companion.kind !== 'certificate') {
-        evidence.push(
-          new EvidenceBuilder('sigstore-bundle', companion.path).stop('read', 'unverifiable', outside, 'Links that leave the workspace are not followed. Copy the file into the workspace to check it.'),
-        );
-      }
+      // A certificate is read with its .sig, which reports it.
+      if (companion.kind !== 'certificate') evidence.push(new EvidenceBuilder(EVIDENCE_KINDS[companion.kind], companion.path).stop('read', 'unverifiable', outside.message, outside.remedy));
       continue;
     }
     let found: Evidence[];
     try {
-      found = await verifyCompanion(companion, path, artifact, decision.inputs, options.signal);
+      found = await verifyCompanion(companion, path, artifact, decision.inputs, options.signal, roots);
     } catch (e) {
       if (options.signal?.aborted) throw e;
       found = [internalErrorEvidence(companion, e)];
@@ -78,19 +80,4 @@ export function internalErrorEvidence(companion: Companion, error: unknown): Evi
     ),
     internalError: named,
   };
-}
-
-/** A message when `path` is a symbolic link resolving outside every allowed root. */
-async function escapingLink(path: string, roots: readonly string[] | undefined): Promise<string | undefined> {
-  if (!roots?.length) return undefined;
-  try {
-    if (!(await lstat(path)).isSymbolicLink()) return undefined;
-    const target = await realpath(path);
-    const resolvedRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => r)));
-    if (resolvedRoots.some((root) => target === root || target.startsWith(root.endsWith('/') ? root : `${root}/`))) return undefined;
-    return `${path} is a link to ${target}, outside the workspace.`;
-  } catch {
-    // Missing files are reported by the verifiers themselves.
-    return undefined;
-  }
 }

@@ -6,6 +6,7 @@
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { Artifact } from '../artifacts/artifact';
 import { ParsedCompanions } from '../artifacts/parsedCompanions';
+import { firstSyntaxError } from '../untrustedText';
 import { verifyBundleObject } from './bundleVerifier';
 import { EvidenceBuilder, MAX_EVIDENCE_PER_COMPANION, tooMuchEvidence } from './evidenceBuilder';
 import type { Evidence } from './result';
@@ -52,7 +53,8 @@ function parseAttestationLines(text: string): Line[] {
   let start = 0;
   for (let i = 1; start <= text.length; i++) {
     const end = text.indexOf('\n', start);
-    const content = text.slice(start, end === -1 ? text.length : end).trim();
+    const raw = text.slice(start, end === -1 ? text.length : end);
+    const content = raw.trim();
     start = end === -1 ? text.length + 1 : end + 1;
     if (!content) continue;
     try {
@@ -61,7 +63,13 @@ function parseAttestationLines(text: string): Line[] {
       lines.push({ line: i, json, names: subjectNames(json) });
     } catch (e) {
       // JSON.parse's message quotes the bytes it read: say where, not what.
-      lines.push({ line: i, error: e instanceof StrictJsonError ? `line ${i}: ${e.message}` : `line ${i} is not valid JSON`, names: [] });
+      if (e instanceof StrictJsonError) {
+        lines.push({ line: i, error: `line ${i}: ${e.message}`, names: [] });
+      } else {
+        const offset = firstSyntaxError(content);
+        const where = offset >= content.length ? 'it ends early' : `column ${raw.indexOf(content) + offset + 1}`;
+        lines.push({ line: i, error: `line ${i} is not valid JSON (${where})`, names: [] });
+      }
     }
   }
   return lines;

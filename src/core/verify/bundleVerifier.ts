@@ -15,6 +15,7 @@ import type { Artifact, DigestAlgorithm } from '../artifacts/artifact';
 import { readLimited, SMALL_FILE_BYTES } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
 import { printable } from '../text/printable';
+import { jsonProblem, withoutValues } from '../untrustedText';
 import { trustMaterialOf, type LoadedTrustedRoot } from '../trust/trustedRoot';
 import { certificateDerProblem, certificateSigner, distinguishedName } from './certificate';
 import { nextTurn } from './cpuTurns';
@@ -99,12 +100,13 @@ export async function verifyBundleBytes(companionPath: string, bytes: Buffer, ar
   run.pass('read', `${bytes.length} bytes`);
 
   if (bytes.length === 0) return fail(run, 'parse', 'failed', 'The companion file is empty.');
+  const text = bytes.toString('utf8');
   let json: unknown;
   try {
-    json = parseStrictJson(bytes.toString('utf8'), { keys: 'protojson' });
+    json = parseStrictJson(text, { keys: 'protojson' });
   } catch (e) {
     if (e instanceof StrictJsonError) return fail(run, 'parse', 'failed', e.message);
-    return fail(run, 'parse', 'failed', `The companion is not valid JSON: ${errorMessage(e)}.`);
+    return fail(run, 'parse', 'failed', `The companion ${jsonProblem(text)}.`);
   }
   return verifyBundleJSON(run, json, artifact, options);
 }
@@ -133,7 +135,9 @@ async function verifyBundleJSON(run: EvidenceBuilder, json: unknown, artifact: A
     return fail(run, 'media-type', 'failed', 'The companion has no "mediaType": it is not a Sigstore bundle.', REMEDIES.parse);
   }
   if (!KNOWN_BUNDLE_MEDIA_TYPES.includes(mediaType)) {
-    return fail(run, 'media-type', 'unverifiable', `Unknown bundle media type ${JSON.stringify(mediaType)}.`);
+    // Named only when it is evidently a Sigstore bundle version: the field is the file's content.
+    const named = /^application\/vnd\.dev\.sigstore\.bundle(?:\.v[0-9.]+)?\+json(?:;version=[0-9.]+)?$/.test(mediaType) ? ` ${mediaType}` : '';
+    return fail(run, 'media-type', 'unverifiable', `Unknown bundle media type${named}.`);
   }
   run.pass('media-type', mediaType);
 
@@ -141,7 +145,7 @@ async function verifyBundleJSON(run: EvidenceBuilder, json: unknown, artifact: A
   try {
     bundle = bundleFromJSON(json);
   } catch (e) {
-    return fail(run, 'schema', 'failed', `The bundle is not valid: ${errorMessage(e)}.`);
+    return fail(run, 'schema', 'failed', `The bundle is not valid: ${schemaProblem(e)}.`);
   }
   run.pass('schema');
 
@@ -149,7 +153,7 @@ async function verifyBundleJSON(run: EvidenceBuilder, json: unknown, artifact: A
     return await verifyParsed(run, bundle, mediaType, artifact, options);
   } catch (e) {
     // A malformed certificate or timestamp deep inside the bundle: bad evidence, not a crash.
-    return fail(run, run.current ?? 'schema', 'failed', `The bundle could not be checked: ${errorMessage(e)}.`);
+    return fail(run, run.current ?? 'schema', 'failed', `The bundle could not be checked: ${withoutValues(e)}.`);
   }
 }
 
@@ -216,7 +220,7 @@ async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: str
   } else {
     const envelope = bundle.content.dsseEnvelope;
     if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-      return fail(run, 'artifact-binding', 'failed', `The envelope's payload type is ${JSON.stringify(envelope.payloadType)}, not an in-toto statement, so it names no file.`);
+      return fail(run, 'artifact-binding', 'failed', `The envelope's payload type is not in-toto's (${IN_TOTO_PAYLOAD_TYPE}), so it names no file.`);
     }
     const ambiguity = statementAmbiguity(envelope.payload);
     if (ambiguity) return fail(run, 'schema', 'failed', `The in-toto statement is ambiguous: ${ambiguity}`);
@@ -225,8 +229,9 @@ async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: str
     if (!sha256) return fail(run, 'artifact-binding', 'unverifiable', 'The sha256 digest of the artifact is not known.');
     const hex = sha256.toString('hex');
     if (!subjects.some((s) => s.sha256 === hex)) {
-      const named = subjects.map((s) => `${s.name || '(unnamed)'} sha256:${s.sha256 ?? '(none)'}`).join('; ') || 'no subjects';
-      return fail(run, 'artifact-binding', 'failed', `No subject of the in-toto statement has this file's sha256 ${hex} (statement names: ${named}).`);
+      // The subjects themselves are in the bundle details; the message only counts them.
+      const counted = subjects.length === 0 ? 'it has no subjects' : `it has ${subjects.length} subject${subjects.length === 1 ? '' : 's'}`;
+      return fail(run, 'artifact-binding', 'failed', `No subject of the in-toto statement has this file's sha256 ${hex} (${counted}).`);
     }
     run.pass('artifact-binding', `subject sha256 ${hex}`);
     noteSubjectName(run, subjects.filter((s) => s.sha256 === hex), artifact);
@@ -250,7 +255,7 @@ async function verifyParsed(run: EvidenceBuilder, bundle: Bundle, mediaType: str
   } catch (e) {
     const check = stageOf((e as { code?: string }).code, signer);
     passStagesBefore(run, check, signer);
-    return fail(run, check, 'failed', errorMessage(e));
+    return fail(run, check, 'failed', withoutValues(e));
   }
   passStagesBefore(run, undefined, signer);
 
@@ -478,6 +483,15 @@ function signerOfTimestamp(ts: RFC3161Timestamp): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What the bundle schema check refused: the field names it lists, never their values. */
+function schemaProblem(e: unknown): string {
+  const fields = (e as { fields?: unknown }).fields;
+  if (Array.isArray(fields) && fields.length > 0 && fields.every((f) => typeof f === 'string' && /^[\w.[\]$]{1,100}$/.test(f))) {
+    return `${fields.length === 1 ? 'the field' : 'the fields'} ${fields.slice(0, 8).join(', ')}${fields.length > 8 ? ', …' : ''} ${fields.length === 1 ? 'is' : 'are'} missing or malformed`;
+  }
+  return withoutValues(e);
 }
 
 function errorMessage(e: unknown): string {

@@ -15,6 +15,11 @@ export interface ChecksumEntry {
   readonly hex: string;
   /** 1-based line in the checksum file. */
   readonly line: number;
+  /**
+   * Later lines of a list naming the same file with another digest (same digest: dropped).
+   * `sha256sum -c` checks every line, so each of these must match too.
+   */
+  readonly repeats?: readonly ChecksumEntry[];
 }
 
 /** A checksum file we refuse to read, and the line that made us refuse (0: the file as a whole). */
@@ -104,13 +109,13 @@ function parseLine(line: string, lineNo: number, hint: ChecksumAlgorithm | undef
   const bsd = BSD_LINE.exec(line);
   if (bsd && !isHex(bsd[1]!)) {
     const named = algorithmNamed(bsd[1]!);
-    if (!named) throw new ChecksumFormatError(lineNo, `Line ${lineNo} names the unsupported algorithm ${JSON.stringify(bsd[1])}.`);
+    if (!named) throw new ChecksumFormatError(lineNo, `Line ${lineNo} names an algorithm this extension does not support (only SHA-256, SHA-384, SHA-512, SHA-1 and MD5).`);
     return entry(bsd[3]!, named, bsd[2]!, lineNo);
   }
   // GNU coreutils: a leading backslash means the name has \\ and \n escapes.
   const escaped = line.startsWith('\\');
   const gnu = /^(\S+)(?:[ \t]([\s\S]*))?$/.exec(escaped ? line.slice(1) : line);
-  if (!gnu) throw new ChecksumFormatError(lineNo, `Line ${lineNo} is not "digest  name": ${JSON.stringify(line.slice(0, 60))}.`);
+  if (!gnu) throw new ChecksumFormatError(lineNo, `Line ${lineNo} is not "digest  name".`);
   let name = gnu[2];
   // `hex  name` (text mode) and `hex *name` (binary mode) put a mode character after the
   // separating space; plain `hex name` has none.
@@ -121,7 +126,10 @@ function parseLine(line: string, lineNo: number, hint: ChecksumAlgorithm | undef
 
 function entry(digest: string, algorithm: ChecksumAlgorithm | undefined, name: string | undefined, lineNo: number): ChecksumEntry {
   if (!isHex(digest)) {
-    throw new ChecksumFormatError(lineNo, `Line ${lineNo} does not start with a hex digest: ${JSON.stringify(digest.slice(0, 40))}.`);
+    // Where, never what: the line may be from a file that is not a checksum file at all.
+    const at = digest.search(/[^0-9a-fA-F]/);
+    const where = at < 0 ? '' : ` (character ${at + 1} is not a hex digit)`;
+    throw new ChecksumFormatError(lineNo, `Line ${lineNo} does not start with a hex digest${where}.`);
   }
   const alg = algorithm ?? BY_LENGTH.get(digest.length);
   if (!alg) {
@@ -149,7 +157,8 @@ function isHex(s: string): boolean {
 /**
  * The entries of a checksum list by the artifact each names, resolved against the list's
  * folder (`./a`, `dir/b` included). Names that are absolute or lead out of the folder are
- * ignored: a list must not vouch for files elsewhere. The first entry for a file wins.
+ * ignored: a list must not vouch for files elsewhere. A file listed again with another digest
+ * keeps the first entry, carrying the others as `repeats` (they must all match).
  * Throws ChecksumFormatError like parseChecksumFile.
  */
 export function checksumEntriesFor(listPath: string, text: string): Map<string, ChecksumEntry> {
@@ -163,8 +172,13 @@ function byArtifactPath(listPath: string, entries: readonly ChecksumEntry[]): Ma
     const relative = e.name === undefined ? undefined : containedName(e.name);
     if (relative === undefined) continue;
     const path = join(folder, relative);
-    if (path === join(listPath) || result.has(path)) continue;
-    result.set(path, e);
+    if (path === join(listPath)) continue;
+    const first = result.get(path);
+    if (!first) {
+      result.set(path, e);
+    } else if (![first, ...(first.repeats ?? [])].some((k) => k.algorithm === e.algorithm && k.hex === e.hex)) {
+      result.set(path, { ...first, repeats: [...(first.repeats ?? []), e] });
+    }
   }
   return result;
 }
@@ -193,35 +207,53 @@ export async function verifyChecksum(companionPath: string, entry: ChecksumEntry
   if (entry.name !== undefined) {
     const named = basename(entry.name.replace(/\\/g, '/'));
     if (named === basename(artifact.name)) {
-      run.pass('artifact-binding', `line ${entry.line} names ${entry.name}`);
+      run.pass('artifact-binding', `line ${entry.line} names ${named}`);
     } else {
       // Not a failure by itself (files get renamed after the checksum is made); the digest decides.
-      run.notes.push(`Line ${entry.line} of the checksum file names ${JSON.stringify(entry.name)}, not ${JSON.stringify(basename(artifact.name))}.`);
+      run.notes.push(`Line ${entry.line} of the checksum file names another file than ${JSON.stringify(basename(artifact.name))}.`);
     }
   }
   if (WEAK.has(entry.algorithm)) {
     run.notes.push(`${label} is weak: collisions are practical, so a file made to collide with the original would match too. Prefer a SHA-256 or SHA-512 checksum.`);
   }
 
-  let digest: Buffer | undefined;
-  try {
-    digest = await artifact.digest(entry.algorithm);
-  } catch (e) {
-    if (!(e instanceof ArtifactReadError)) throw e; // cancellation and bugs are the caller's
-    // The file could not be read: nothing proves or disproves the checksum.
-    return run.stop('checksum', 'unverifiable', e.message, e.remedy ?? 'Check that the file exists and is readable.');
-  }
-  if (!digest) {
-    return run.stop('checksum', 'unverifiable', `Only the file's SHA-256 digest is known, and the checksum is ${label}.`, 'Verify the file itself rather than its digest.');
-  }
-  const actual = digest.toString('hex');
-  if (actual !== entry.hex) {
+  const list = basename(companionPath);
+  const listed = [entry, ...(entry.repeats ?? [])];
+  const contradiction = listed.find((a, i) => listed.some((b, j) => j > i && b.algorithm === a.algorithm));
+  const other = contradiction && listed.find((b) => b !== contradiction && b.algorithm === contradiction.algorithm);
+  if (contradiction && other) {
+    // `sha256sum -c` fails such a list whatever the file holds: one of the two lines is wrong.
     return run.stop(
       'checksum',
       'failed',
-      `The file's ${label} is ${actual}, but ${basename(companionPath)} (line ${entry.line}) lists ${entry.hex}.`,
-      'The file changed, was damaged in transfer, or is not the one the checksum was published for. Download it again from its source.',
+      `${list} gives two different ${LABELS[contradiction.algorithm]} digests for ${basename(artifact.name)} (lines ${contradiction.line} and ${other.line}), so it cannot vouch for the file.`,
+      'The checksum list contradicts itself: it was damaged or tampered with. Download it again from where you got the file, or ask its publisher to fix it.',
     );
+  }
+  let actual = '';
+  for (const e of listed) {
+    const eLabel = LABELS[e.algorithm];
+    let digest: Buffer | undefined;
+    try {
+      digest = await artifact.digest(e.algorithm);
+    } catch (err) {
+      if (!(err instanceof ArtifactReadError)) throw err; // cancellation and bugs are the caller's
+      // The file could not be read: nothing proves or disproves the checksum.
+      return run.stop('checksum', 'unverifiable', err.message, err.remedy ?? 'Check that the file exists and is readable.');
+    }
+    if (!digest) {
+      return run.stop('checksum', 'unverifiable', `Only the file's SHA-256 digest is known, and the checksum is ${eLabel}.`, 'Verify the file itself rather than its digest.');
+    }
+    const hexDigest = digest.toString('hex');
+    if (hexDigest !== e.hex) {
+      return run.stop(
+        'checksum',
+        'failed',
+        `The file's ${eLabel} is ${hexDigest}, but ${list} (line ${e.line}) lists ${e.hex}.`,
+        'The file changed, was damaged in transfer, or is not the one the checksum was published for. Download it again from its source.',
+      );
+    }
+    if (e === entry) actual = hexDigest;
   }
   run.pass('checksum', `${label} ${actual}`);
   return run.finish(

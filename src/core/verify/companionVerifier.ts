@@ -4,6 +4,7 @@ import type { Artifact } from '../artifacts/artifact';
 import { isRegularFile, readLimited } from '../artifacts/artifact';
 import type { Companion } from '../artifacts/companions';
 import { ParsedCompanions } from '../artifacts/parsedCompanions';
+import { outsideRoots } from '../artifacts/workspaceBoundary';
 import { attestationTargets, verifyAttestations } from './attestations';
 import { MAX_COMPANION_BYTES, verifyBundleFile, verifyBundleObject } from './bundleVerifier';
 import { checksumEntriesFor, MAX_CHECKSUM_FILE_BYTES, verifyChecksum, verifyChecksumFile } from './checksum';
@@ -20,13 +21,18 @@ const CERTIFICATE_SUFFIXES = ['.pem', '.crt', '.cert'];
 // A SHA256SUMS naming thousands of files is parsed once, not once for each of them.
 const checksumLists = new ParsedCompanions((text, path) => checksumEntriesFor(path, text), MAX_CHECKSUM_FILE_BYTES);
 
-/** The evidence one companion gives about one artifact (several for JSON-lines files). */
+/**
+ * The evidence one companion gives about one artifact (several for JSON-lines files). The
+ * caller has checked the companion against `allowedRoots`; files found here (a .sig's
+ * certificate) are checked too.
+ */
 export async function verifyCompanion(
   companion: Companion,
   artifactPath: string,
   artifact: Artifact,
   inputs: TrustInputs,
   signal?: AbortSignal,
+  allowedRoots?: readonly string[],
 ): Promise<Evidence[]> {
   const root = inputs.trustedRoot;
   const needsRoot = (kind: Evidence['kind']): Evidence | undefined =>
@@ -51,7 +57,10 @@ export async function verifyCompanion(
     }
     case 'signature': {
       if (isOpenPgpSignature(await head(companion.path))) return [await verifyOpenPgpSignature(companion.path, artifact, artifactPath, inputs, signal)];
-      return [await verifyCosignSignature(companion.path, await certificateOf(artifactPath), artifact, inputs, signal)];
+      const certificate = await certificateOf(artifactPath);
+      const outside = certificate && (await outsideRoots(certificate, allowedRoots));
+      if (outside) return [new EvidenceBuilder('cosign-signature', companion.path).stop('read', 'unverifiable', outside.message, outside.remedy)];
+      return [await verifyCosignSignature(companion.path, certificate, artifact, inputs, signal)];
     }
     case 'openpgp':
       return [await verifyOpenPgpSignature(companion.path, artifact, artifactPath, inputs, signal)];
@@ -99,8 +108,12 @@ async function certificateOf(artifactPath: string): Promise<string | undefined> 
   return undefined;
 }
 
-/** The files a content-defined companion (checksum list, attestations) is about. */
-export async function companionTargets(companion: Companion): Promise<string[]> {
+/**
+ * The files a content-defined companion (checksum list, attestations) is about; none for
+ * one whose real path leaves `allowedRoots` (it is not read).
+ */
+export async function companionTargets(companion: Companion, allowedRoots?: readonly string[]): Promise<string[]> {
+  if (await outsideRoots(companion.path, allowedRoots)) return [];
   if (companion.kind === 'checksum-list') return [...(await checksumLists.read(companion.path)).keys()];
   if (companion.kind === 'attestations') return attestationTargets(companion.path);
   return [];

@@ -11,6 +11,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Artifact, DigestAlgorithm } from '../artifacts/artifact';
 import { readLimited, SMALL_FILE_BYTES } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
+import { withoutValues } from '../untrustedText';
 import { verifyBundleObject } from './bundleVerifier';
 import { certificateDerProblem, certificateSigner } from './certificate';
 import { EvidenceBuilder } from './evidenceBuilder';
@@ -147,7 +148,7 @@ async function verifyKeyless(
     ({ certificate, der } = parseCertificate(raw));
     run.signer = certificateSigner(certificate);
   } catch (e) {
-    return run.stop('parse', 'failed', `${certPath}: ${messageOf(e)}.`, REMEDY.certificateParse);
+    return run.stop('parse', 'failed', `${certPath}: ${certificateProblem(e)}.`, REMEDY.certificateParse);
   }
   run.pass('parse', `${parsed}; certificate: ${certPath}`);
 
@@ -156,7 +157,7 @@ async function verifyKeyless(
   try {
     key = createPublicKey({ key: certificate.publicKey, format: 'der', type: 'spki' });
   } catch (e) {
-    return run.stop('parse', 'failed', `${certPath}: the certificate's public key cannot be read (${messageOf(e)}).`, REMEDY.certificateParse);
+    return run.stop('parse', 'failed', `${certPath}: the certificate's public key cannot be read (${withoutValues(e)}).`, REMEDY.certificateParse);
   }
   const matches = await signatureMatches(signature, key, artifact);
   if (matches === false) return run.stop('signature', 'failed', 'The signature does not match the key in its certificate.', REMEDY.certKey);
@@ -421,19 +422,27 @@ function isDerSequence(raw: Buffer): boolean {
 
 /** The leaf certificate of a cosign (base64 of PEM) or sigstore-python (PEM) certificate file, or DER. */
 function parseCertificate(raw: Buffer): { certificate: X509Certificate; der: Buffer } {
-  if (raw.length === 0) throw new Error('the certificate file is empty');
+  if (raw.length === 0) throw new CertificateFileError('the certificate file is empty');
   let der: Buffer;
   if (raw[0] === 0x30) {
     der = raw;
   } else {
     const blocks = pemOf(raw.toString('utf8'), 'The certificate file');
     const leaf = blocks.find((b) => b.label === 'CERTIFICATE');
-    if (!leaf) throw new Error(`it holds no certificate (found ${blocks.map((b) => b.label).join(', ')})`);
+    if (!leaf) throw new CertificateFileError(`it holds no certificate (only ${blocks.length === 1 ? 'another kind of PEM block' : `${blocks.length} other PEM blocks`})`);
     der = leaf.der;
   }
   const problem = certificateDerProblem(der);
-  if (problem) throw new Error(problem);
+  if (problem) throw new CertificateFileError(problem);
   return { certificate: X509Certificate.parse(der as Buffer<ArrayBuffer>), der };
+}
+
+/** Our own words about a certificate file (safe to show); anything else is a library's. */
+class CertificateFileError extends Error {}
+
+function certificateProblem(e: unknown): string {
+  if (e instanceof CertificateFileError || e instanceof LegacyBundleError) return messageOf(e);
+  return withoutValues(e);
 }
 
 /** Rekor canonicalises the key of a proposed entry, so any correct PEM finds the entry. */

@@ -12,6 +12,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import type { Artifact } from '../artifacts/artifact';
 import { readLimited } from '../artifacts/artifact';
 import { SigstoreError } from '../errors';
+import { jsonProblem } from '../untrustedText';
 import type { LoadedTrustedRoot } from '../trust/trustedRoot';
 import { MAX_COMPANION_BYTES, verifyBundleObject } from './bundleVerifier';
 import { certificateDerProblem } from './certificate';
@@ -57,7 +58,7 @@ export function convertLegacyBundle(json: unknown, options: ConversionOptions = 
       }
       material = { x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.der.toString('base64') })) } };
     } else if (!pem.some((b) => b.label === 'PUBLIC KEY')) {
-      throw new LegacyBundleError(`"cert" holds neither a certificate nor a public key (found ${pem.map((b) => b.label).join(', ')}).`);
+      throw new LegacyBundleError(`"cert" holds neither a certificate nor a public key (only ${pem.length === 1 ? 'another kind of PEM block' : `${pem.length} other PEM blocks`}).`);
     }
     // A public key stays a key: the verifier checks the signature with the trust policy's keys.
   }
@@ -166,7 +167,7 @@ function messageDigestOf(body: RekorBody): { algorithm: string; digest: string }
   const hash = isRecord(data) ? data.hash : undefined;
   if (!isRecord(hash)) return undefined;
   const algorithm = typeof hash.algorithm === 'string' ? REKOR_HASH_ALGORITHMS[hash.algorithm] : undefined;
-  if (!algorithm) throw new LegacyBundleError(`The log entry's hash algorithm ${JSON.stringify(hash.algorithm)} is not supported.`);
+  if (!algorithm) throw new LegacyBundleError('The log entry\'s hash algorithm is not supported (only sha256, sha384 and sha512).');
   const size = algorithm === 'SHA2_256' ? 32 : algorithm === 'SHA2_384' ? 48 : 64;
   return { algorithm, digest: hexField(hash.value, 'the log entry\'s hash', size).toString('base64') };
 }
@@ -183,13 +184,14 @@ export async function verifyLegacyBundle(path: string, artifact: Artifact, trust
   }
   run.pass('read', `${bytes.length} bytes`);
 
+  const text = bytes.toString('utf8');
   let json: unknown;
   try {
     // cosign reads its bundle into Go structs: keys match case-insensitively there.
-    json = parseStrictJson(bytes.toString('utf8'), { keys: 'go-struct' });
+    json = parseStrictJson(text, { keys: 'go-struct' });
   } catch (e) {
     if (e instanceof StrictJsonError) return run.stop('parse', 'failed', e.message, DAMAGED);
-    return run.stop('parse', 'failed', `The companion is not valid JSON: ${messageOf(e)}.`, DAMAGED);
+    return run.stop('parse', 'failed', `The companion ${jsonProblem(text)}.`, DAMAGED);
   }
   if (!isLegacyCosignBundle(json)) {
     return run.stop('parse', 'failed', 'The companion is not a cosign bundle: it has no "base64Signature".', DAMAGED);

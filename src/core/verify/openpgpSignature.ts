@@ -5,6 +5,7 @@ import type { Key, Signature, SignaturePacket, Subkey } from 'openpgp' with { 'r
 import type { Artifact } from '../artifacts/artifact';
 import { readLimited, SMALL_FILE_BYTES } from '../artifacts/artifact';
 import { ArtifactReadError } from '../errors';
+import { withoutValues } from '../untrustedText';
 import { EvidenceBuilder } from './evidenceBuilder';
 import type { Evidence } from './result';
 import type { TrustInputs } from './trustInputs';
@@ -122,7 +123,7 @@ export async function verifyOpenPgpSignature(
   try {
     signature = await readSignature(openpgp, sigBytes);
   } catch (e) {
-    return run.stop('parse', 'failed', `The file is not a readable OpenPGP signature: ${messageOf(e)}.`, REMEDY.parse);
+    return run.stop('parse', 'failed', `The file is not a readable OpenPGP signature: ${withoutValues(e)}.`, REMEDY.parse);
   }
   // Only signatures over a document count (a key certification in a .asc signs no file).
   const packets = signature.packets.filter(
@@ -155,7 +156,7 @@ export async function verifyOpenPgpSignature(
   } catch (e) {
     if (isAbort(e)) throw e;
     if (e instanceof ArtifactReadError) return run.stop('openpgp', 'unverifiable', e.message, e.remedy ?? 'Check that the file exists and is readable.');
-    return run.stop('openpgp', 'failed', `The signature could not be checked: ${messageOf(e)}.`, REMEDY.parse);
+    return run.stop('openpgp', 'failed', `The signature could not be checked: ${withoutValues(e)}.`, REMEDY.parse);
   }
 
   // One verdict per signature made by a known key: a good one decides, else a bad one (a
@@ -206,7 +207,7 @@ async function loadKeys(openpgp: OpenPgp, trust: TrustInputs, notes: string[]): 
         const read = 'armoredKeys' in input ? await openpgp.readKeys(input) : await openpgp.readKeys(input);
         keys.push(...read.map((key) => ({ key, source })));
       } catch (e) {
-        notes.push(`Skipped ${blocks.length ? 'a key block' : 'the key'} in ${source} that could not be read: ${messageOf(e)}.`);
+        notes.push(`Skipped ${blocks.length ? 'a key block' : 'the key'} in ${source} that could not be read: ${withoutValues(e)}.`);
       }
     }
   }

@@ -131,10 +131,12 @@ describe('checksum files', () => {
     });
 
     it('rejects bad lines with their line number', () => {
-      assertRejects(`${SHA256}  a\n\nnot-a-digest  b\n`, 3, /does not start with a hex digest: "not-a-digest"/);
+      // Where the line goes wrong, never its text.
+      assertRejects(`${SHA256}  a\n\nnot-a-digest  b\n`, 3, /^Line 3 does not start with a hex digest \(character 1 is not a hex digit\)\.$/);
+      assertRejects(`${SHA256.slice(0, 10)}z${SHA256.slice(11)}  a`, 1, /character 11 is not a hex digit/);
       assertRejects(`${SHA256.slice(0, 50)}  a`, 1, /50-digit digest, which is no known checksum length/);
       assertRejects(`# c\n${SHA256}x  a`, 2, /hex digest/);
-      assertRejects(`SHA3-256 (a) = ${SHA256}`, 1, /unsupported algorithm "SHA3-256"/);
+      assertRejects(`SHA3-256 (a) = ${SHA256}`, 1, /names an algorithm this extension does not support/);
       assertRejects(`Hello, world`, 1, /hex digest/);
     });
 
@@ -186,10 +188,12 @@ describe('checksum files', () => {
       assert.equal(map.get('/rel/sub/b.txt')!.line, 2);
     });
 
-    it('keeps the first entry for a file listed twice', () => {
-      const map = checksumEntriesFor('/rel/checksums.txt', `${SHA256}  a\n${'0'.repeat(64)}  ./a\n`);
+    it('keeps the first entry for a file listed twice, and the lines that disagree with it', () => {
+      const map = checksumEntriesFor('/rel/checksums.txt', `${SHA256}  a\n${'0'.repeat(64)}  ./a\n${SHA256} *a\n`);
       assert.equal(map.size, 1);
       assert.equal(map.get('/rel/a')!.hex, SHA256);
+      // The same digest again is no disagreement; another one is.
+      assert.deepEqual(map.get('/rel/a')!.repeats?.map((r) => r.line), [2]);
     });
 
     it('applies the algorithm the list name announces', () => {
@@ -278,7 +282,9 @@ describe('checksum files', () => {
       const e = await verifyChecksum(`${file}.sha256`, entryOf('sha256', SHA256, 'build/other.tgz'), fileArtifact(file));
       assert.equal(e.state, 'integrity');
       assert.ok(!e.checks.some((c) => c.id === 'artifact-binding'));
-      assert.ok(e.notes.some((n) => n.includes('"build/other.tgz"')));
+      // Said without quoting the line: the name is the file's content.
+      assert.ok(e.notes.some((n) => /Line 1 .*names another file than "app\.tar\.gz"/.test(n)), e.notes.join('\n'));
+      assert.ok(!e.notes.some((n) => n.includes('build/other.tgz')));
     });
 
     it('streams artifacts larger than the in-memory limit', async function () {
@@ -327,6 +333,28 @@ describe('checksum files', () => {
       assert.equal(bad.failure?.check, 'parse');
       assert.equal(bad.line, 2);
       assert.match(bad.summary, /Line 2/);
+    });
+
+    it('a list naming the file twice with different digests fails, as sha256sum -c does', async () => {
+      // Whichever line comes first: the first line used to win.
+      for (const lines of [[SHA256, '0'.repeat(64)], ['0'.repeat(64), SHA256]]) {
+        await writeFile(join(dir, 'SHA256SUMS'), `${lines[0]}  sub/app.tar.gz\n${'1'.repeat(64)}  other\n${lines[1]} *./sub/app.tar.gz\n`);
+        const e = await verifyChecksumFile(join(dir, 'SHA256SUMS'), file, fileArtifact(file));
+        assert.equal(e.state, 'failed', e.summary);
+        assert.equal(e.failure?.check, 'checksum');
+        assert.match(e.summary, /two different SHA-256 digests for app\.tar\.gz \(lines 1 and 3\)/);
+        assert.match(e.failure!.remedy, /contradicts itself/);
+      }
+      // Listed twice with the same digest is fine.
+      await writeFile(join(dir, 'SHA256SUMS'), `${SHA256}  sub/app.tar.gz\n${SHA256}  ./sub/app.tar.gz\n`);
+      assert.equal((await verifyChecksumFile(join(dir, 'SHA256SUMS'), file, fileArtifact(file))).state, 'integrity');
+      // Another algorithm on the second line must match as well.
+      await writeFile(join(dir, 'checksums.txt'), `${SHA256}  sub/app.tar.gz\n${'0'.repeat(128)}  sub/app.tar.gz\n`);
+      const mixed = await verifyChecksumFile(join(dir, 'checksums.txt'), file, fileArtifact(file));
+      assert.equal(mixed.state, 'failed', mixed.summary);
+      assert.match(mixed.summary, /SHA-512 .*line 2/);
+      await writeFile(join(dir, 'checksums.txt'), `${SHA256}  sub/app.tar.gz\n${SHA512}  sub/app.tar.gz\n`);
+      assert.equal((await verifyChecksumFile(join(dir, 'checksums.txt'), file, fileArtifact(file))).state, 'integrity');
     });
 
     it('a missing companion is unverifiable; a binary one fails', async () => {
