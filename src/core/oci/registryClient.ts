@@ -631,7 +631,8 @@ export class RegistryClient {
       throw new OciError('INSECURE_REGISTRY', `${nameOf(ref)} sends us for tokens to ${realm.host} over plain HTTP.`, `If you trust the network to ${realm.host}, add it to the insecure registries setting.`);
     }
     const lookup = await this.usableCredential(ref, state);
-    const credential = lookup.credential && RegistryClient.mayCarryCredentials(realm) && sameSite(realm, endpointOf(ref)) ? lookup.credential : undefined;
+    const registryOrigin = new URL(`${state.scheme ?? 'https'}://${endpoint}`);
+    const credential = lookup.credential && RegistryClient.mayCarryCredentials(realm) && mayReceiveCredentials(realm, registryOrigin) ? lookup.credential : undefined;
     const fresh = { realm: challenge.realm, ...(challenge.service !== undefined ? { service: challenge.service } : {}), scope: challenge.scope };
     if (credential?.registryToken) {
       return { header: `Bearer ${credential.registryToken}`, kind: 'bearer', usedCredentials: true, user: credential.username, fresh };
@@ -958,22 +959,23 @@ function withScope(ours: string, challenged: string | undefined): string {
   return [ours, ...rest].join(' ');
 }
 
-function endpointOf(ref: ImageReference): string {
-  return registryEndpoint(ref.registry);
-}
-
 /**
- * Whether a token service may see the registry's credentials: the registry's own host, or a
- * host of the same site (Docker Hub's registry-1.docker.io sends us to auth.docker.io). A
- * registry naming a token service elsewhere gets an anonymous token request instead.
+ * Whether a token service may see the registry's credentials: the registry's own origin
+ * (scheme, host and port), or an HTTPS realm on the default port of the registry's host or of
+ * a host of the same site, for an HTTPS registry: Docker Hub's registry-1.docker.io sends us to
+ * auth.docker.io, a GitLab registry on :5050 to its GitLab's https://host/jwt/auth. Another
+ * port, a plain-HTTP realm for an HTTPS registry, or another site gets an anonymous token
+ * request instead: a port is another server, perhaps someone else's.
  */
-function sameSite(realm: URL, endpoint: string): boolean {
-  const registryHost = new URL(`https://${endpoint}`).hostname;
-  if (realm.hostname === registryHost) return true;
+function mayReceiveCredentials(realm: URL, registry: URL): boolean {
+  if (realm.origin === registry.origin) return true;
+  if (realm.protocol !== 'https:' || registry.protocol !== 'https:' || realm.port !== '') return false;
+  if (realm.hostname === registry.hostname) return true;
   // IP addresses and single names (localhost) have no site beyond themselves.
-  if (/^[\d.]+$|^\[|:/.test(registryHost) || !registryHost.includes('.')) return false;
+  const named = (host: string) => !/^[\d.]+$|^\[|:/.test(host) && host.includes('.');
+  if (!named(registry.hostname) || !named(realm.hostname)) return false;
   const site = (host: string) => host.split('.').slice(-2).join('.');
-  return site(realm.hostname) === site(registryHost);
+  return site(realm.hostname) === site(registry.hostname);
 }
 
 /** Blob downloads by key: in flight, then (if small) kept until the byte budget needs the room. */

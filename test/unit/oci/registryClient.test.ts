@@ -95,6 +95,40 @@ describe('registry client: schemes and where credentials may go', () => {
     ]);
   });
 
+  it('sends credentials to a token realm only on the registry\'s own origin: another port or scheme gets an anonymous token request', async () => {
+    const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
+    const run = async (registry: string, realm: string, https: boolean) => {
+      const seen: Array<{ method: string; authorization?: string; refresh?: string | null }> = [];
+      const f = scripted(({ url, method, headers, body }) => {
+        if (url.protocol === 'https:' && !https) throw failure('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number');
+        if (url.pathname === '/token') {
+          seen.push({ method, authorization: headers.authorization, refresh: body ? new URLSearchParams(body.toString()).get('refresh_token') : null });
+          return json(200, { token: 'tok' });
+        }
+        return headers.authorization === 'Bearer tok' ? manifest() : challenge(`Bearer realm="${realm}",service="s"`);
+      });
+      const credentials = staticCredentials({ [registry]: { username: 'u', password: 'p', identityToken: 'refresh-me' } });
+      await client(f, { credentials }).getManifest(ref(`${registry}/a`), MANIFEST_DIGEST);
+      return seen;
+    };
+    // Another port of the same loopback address: another server, perhaps someone else's.
+    assert.deepEqual(await run('127.0.0.1:15001', 'http://127.0.0.1:15002/token', false), [{ method: 'GET', authorization: undefined, refresh: null }]);
+    assert.deepEqual(await run('r.example', 'https://r.example:8443/token', true), [{ method: 'GET', authorization: undefined, refresh: null }]);
+    // An HTTPS registry naming a plain-HTTP realm on its own host and port: a downgrade.
+    assert.deepEqual(await run('127.0.0.1:15001', 'http://127.0.0.1:15001/token', true), [{ method: 'GET', authorization: undefined, refresh: null }]);
+    // The registry's own origin: the identity token by POST.
+    assert.deepEqual(await run('127.0.0.1:15001', 'http://127.0.0.1:15001/token', false), [{ method: 'POST', authorization: undefined, refresh: 'refresh-me' }]);
+    // A GitLab registry on :5050 sends us to its GitLab on the default HTTPS port: kept.
+    const gitlab = await run('gitlab.example:5050', 'https://gitlab.example/token', true);
+    assert.deepEqual(gitlab, [{ method: 'POST', authorization: undefined, refresh: 'refresh-me' }]);
+    const basicOnly = scripted(({ url, headers }) => {
+      if (url.pathname === '/token') return json(200, { token: headers.authorization === basic ? 'tok' : 'anon' });
+      return headers.authorization === 'Bearer tok' ? manifest() : challenge('Bearer realm="https://auth.r.example:444/token",service="s"');
+    });
+    await rejectsWith(client(basicOnly, { credentials: staticCredentials({ 'r.example': { username: 'u', password: 'p' } }) }).getManifest(ref('r.example/a'), MANIFEST_DIGEST), 'AUTH_REQUIRED');
+    assert.ok(basicOnly.calls.every((c) => c.headers.authorization !== basic), 'the Basic credential never left for :444');
+  });
+
   it('refuses a token realm on plain HTTP off loopback for an HTTPS registry', async () => {
     const f = scripted(() => challenge('Bearer realm="http://evil.example/token",service="s"'));
     await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'INSECURE_REGISTRY', /evil\.example over plain HTTP/);
@@ -193,6 +227,21 @@ describe('registry client: redirects and digests', () => {
     assert.equal(same!.headers.authorization, first!.headers.authorization);
     assert.equal(other!.url.host, 'cdn.example');
     assert.equal(other!.headers.authorization, undefined);
+  });
+
+  it('drops Authorization on a blob redirect to another port or scheme of the same host', async () => {
+    for (const location of ['https://r.example:8443/blob', 'http://127.0.0.1:5000/blob', 'https://127.0.0.1:5001/blob']) {
+      const registry = location.includes('127.0.0.1') ? '127.0.0.1:5000' : 'r.example';
+      const f = scripted(({ url, headers }) => {
+        if (url.pathname.startsWith('/v2/') && !headers.authorization) return challenge('Basic realm="r"');
+        if (url.pathname.startsWith('/v2/')) return new Response(null, { status: 307, headers: { location } });
+        return new Response(blob, { status: 200 });
+      });
+      await client(f, { credentials: staticCredentials({ [registry]: { username: 'u', password: 'p' } }) }).getBlob(ref(`${registry}/a`), blobDigest);
+      const last = f.calls.at(-1)!;
+      assert.equal(last.url.toString(), location);
+      assert.equal(last.headers.authorization, undefined, location);
+    }
   });
 
   it('refuses redirects to plain HTTP off loopback, to odd schemes, and more than 5 hops', async () => {
