@@ -5,7 +5,7 @@ import { readLimited } from '../core/artifacts/artifact';
 import type { RegistryClient } from '../core/oci/registryClient';
 import { loadCore } from '../coreLoader';
 
-export const REGISTRY_SETTINGS = ['sigstore.images.insecureRegistries', 'sigstore.images.caCertificates', 'sigstore.images.maxBlobSize', 'sigstore.images.requestTimeout'];
+export const REGISTRY_SETTINGS = ['sigstore.images.insecureRegistries', 'sigstore.images.caCertificates', 'sigstore.images.maxBlobSize', 'sigstore.images.requestTimeout', 'sigstore.images.maxAttachments'];
 
 const MIB = 1024 * 1024;
 

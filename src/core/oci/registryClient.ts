@@ -35,6 +35,10 @@ export interface RegistryClientOptions {
   readonly tagPageSize?: number;
   /** listTags stops after this many pages. Default 100. */
   readonly maxTagPages?: number;
+  /** listTags stops once it has this many tags. Default 10,000. */
+  readonly maxTags?: number;
+  /** Requests in flight at once to one origin (a registry, its token service, its blob store). Default 6. */
+  readonly maxRequestsPerRegistry?: number;
 }
 
 export type ReferrersSource = 'referrers' | 'fallback-tag';
@@ -109,6 +113,7 @@ export class RegistryClient {
   private readonly maxBlobBytes: number;
   private readonly tagPageSize: number;
   private readonly maxTagPages: number;
+  private readonly maxTags: number;
   private readonly tokens = new TokenCache();
   private readonly states = new Map<string, RegistryState>();
   private readonly credentialLookups = new Map<string, Promise<CredentialLookup>>();
@@ -121,12 +126,14 @@ export class RegistryClient {
       timeoutMs,
       caCertificates: options.caCertificates,
       userAgent: options.userAgent ?? CLIENT_ID,
+      ...(options.maxRequestsPerRegistry !== undefined ? { maxPerOrigin: options.maxRequestsPerRegistry } : {}),
     });
     this.credentials = options.credentials;
     this.insecure = new Set((options.insecureRegistries ?? []).map((r) => r.trim().replace(/^https?:\/\//i, '').replace(/\/+$/, '').toLowerCase()));
     this.maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
     this.tagPageSize = options.tagPageSize ?? 1000;
     this.maxTagPages = options.maxTagPages ?? 100;
+    this.maxTags = options.maxTags ?? 10_000;
   }
 
   /** HTTP requests made so far: registry, token and redirect requests, failed ones included. */
@@ -243,7 +250,8 @@ export class RegistryClient {
 
   /**
    * The repository's tags, page by page (`?n=`, `Link: <…>; rel="next"`). Stops on an empty
-   * page, a page with no new tag, a repeated or foreign next URL, or after maxTagPages pages.
+   * page, a page with no new tag, a repeated or foreign next URL, after maxTagPages pages, or
+   * with maxTags tags (the rest of a longer page is dropped).
    */
   async listTags(ref: ImageReference, signal?: AbortSignal): Promise<string[]> {
     const base = `/v2/${ref.repository}/tags/list`;
@@ -260,13 +268,14 @@ export class RegistryClient {
       const pageTags = tagsOf(body, nameOf(ref));
       let added = 0;
       for (const t of pageTags) {
+        if (tags.length >= this.maxTags) break;
         if (!TAG.test(t) || known.has(t)) continue;
         known.add(t);
         tags.push(t);
         added++;
       }
       const link = parseNextLink(exchange.response.headers.get('link'), exchange.url);
-      if (added === 0 || !link) break;
+      if (added === 0 || !link || tags.length >= this.maxTags) break;
       if (link.origin !== exchange.url.origin || link.pathname !== exchange.url.pathname) break;
       next = `${link.pathname}${link.search}`;
     }
@@ -276,9 +285,11 @@ export class RegistryClient {
   /**
    * The OCI 1.1 referrers of a digest: the referrers API first (a 404, 400 or non-JSON answer
    * means the registry has none, remembered per registry), else the `sha256-<hex>` fallback
-   * tag's index. Filtered by `artifactType` when given. Says which source answered.
+   * tag's index. Filtered by `artifactType` when given. Says which source answered. With
+   * `enough`, the API's pages stop being followed once that many referrers are known; `more`
+   * then says a next page was left unread.
    */
-  async referrers(ref: ImageReference, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<{ source: ReferrersSource; manifests: Descriptor[] }> {
+  async referrers(ref: ImageReference, digest: string, options: { artifactType?: string; signal?: AbortSignal; enough?: number } = {}): Promise<{ source: ReferrersSource; manifests: Descriptor[]; more?: boolean }> {
     if (!isDigest(digest)) throw new OciError('BAD_REFERENCE', `"${String(digest).slice(0, 80)}" is not a sha256 or sha512 digest.`);
     const { artifactType, signal } = options;
     const state = this.stateOf(registryEndpoint(ref.registry));
@@ -289,7 +300,8 @@ export class RegistryClient {
       const status = exchange.response.status;
       const contentType = baseMediaType(exchange.response.headers.get('content-type'));
       if (status === 200 && (contentType === OCI_INDEX || contentType === 'application/json')) {
-        return { source: 'referrers', manifests: filterByArtifactType(await this.referrerPages(ref, exchange, what, signal), artifactType) };
+        const pages = await this.referrerPages(ref, exchange, what, signal, options.enough ?? Infinity);
+        return { source: 'referrers', manifests: filterByArtifactType(pages.manifests, artifactType), ...(pages.more ? { more: true } : {}) };
       }
       if (status === 200 || status === 404 || status === 400 || status === 405) {
         const text = await exchange.text(MAX_ERROR_BODY_BYTES);
@@ -312,9 +324,9 @@ export class RegistryClient {
   /**
    * The referrers API's answer, following `Link: <…>; rel="next"` (OCI distribution 1.1 lets a
    * registry page it) on the same origin and path, at most MAX_REFERRER_PAGES pages, stopping
-   * at a repeated URL or a page that adds nothing new.
+   * at a repeated URL or a page that adds nothing new, or once `enough` referrers are known.
    */
-  private async referrerPages(ref: ImageReference, first: Exchange, what: string, signal?: AbortSignal): Promise<Descriptor[]> {
+  private async referrerPages(ref: ImageReference, first: Exchange, what: string, signal: AbortSignal | undefined, enough: number): Promise<{ manifests: Descriptor[]; more: boolean }> {
     const all: Descriptor[] = [];
     const seen = new Set<string>();
     const visited = new Set<string>([`${first.url.pathname}${first.url.search}`]);
@@ -332,13 +344,14 @@ export class RegistryClient {
       }
       const link = parseNextLink(exchange.response.headers.get('link'), exchange.url);
       const next = link && link.origin === exchange.url.origin && link.pathname === exchange.url.pathname ? `${link.pathname}${link.search}` : undefined;
-      if (added === 0 || !next || visited.has(next) || page >= MAX_REFERRER_PAGES) break;
+      if (added === 0 || !next || visited.has(next)) break;
+      if (page >= MAX_REFERRER_PAGES || all.length >= enough) return { manifests: all, more: true };
       visited.add(next);
       const sent = await this.send(ref, next, { accept: OCI_INDEX, signal });
       if (sent.exchange.response.status !== 200) throw await this.statusError(sent.exchange, ref, what, sent.authorization);
       exchange = sent.exchange;
     }
-    return all;
+    return { manifests: all, more: false };
   }
 
   // --- writes ----------------------------------------------------------------------------

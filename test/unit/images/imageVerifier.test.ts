@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import {
   attachmentsOf,
   classifyReferrer,
+  DEFAULT_MAX_ATTACHMENTS,
   listAttachments,
   type Attachment,
   type LoadedAttachment,
@@ -40,7 +41,8 @@ const ISSUER = 'https://token.actions.githubusercontent.com';
 class StubRegistry {
   readonly manifests = new Map<string, FetchedManifest>();
   readonly blobs = new Map<string, Buffer>();
-  referrers: Descriptor[] | undefined = undefined;
+  /** The referrers of every digest, or of each digest. */
+  referrers: Descriptor[] | ((digest: string) => Descriptor[]) | undefined = undefined;
   referrersSource: 'referrers' | 'fallback-tag' = 'fallback-tag';
   failing = new Map<string, OciError>();
   calls: string[] = [];
@@ -71,7 +73,7 @@ class StubRegistry {
       },
       referrers: async (_ref: ImageReference, digest: string) => {
         take(`referrers ${digest}`);
-        return { source: this.referrersSource, manifests: this.referrers ?? [] };
+        return { source: this.referrersSource, manifests: typeof this.referrers === 'function' ? this.referrers(digest) : (this.referrers ?? []) };
       },
     } as unknown as RegistryClient;
   }
@@ -262,6 +264,79 @@ describe('image attachments: listing', () => {
     );
     const only = await listAttachments(reg.client, `${REPO}:v1`, { platforms: false });
     assert.equal(only.manifests.length, 1);
+  });
+});
+
+describe('image attachments: a registry listing thousands', () => {
+  const loads = (calls: readonly string[]) => calls.filter((c) => c.startsWith('blob') || /^manifest sha256:/.test(c)).length;
+
+  it('an index of 20,000 platforms and a digest with 15,000 referrers: reads 50 of each, counts the rest as not read', async () => {
+    const reg = new StubRegistry();
+    const platforms = Array.from({ length: 20_000 }, (_, i) => ({ mediaType: OCI_MANIFEST, digest: sha256(`platform ${i}`), size: 1, platform: { os: 'linux', architecture: `a${i}` } }));
+    const index = reg.manifest('latest', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: platforms });
+    const referrers = Array.from({ length: 15_000 }, (_, i): Descriptor => ({ mediaType: OCI_MANIFEST, digest: sha256(`referrer ${i}`), size: 1, artifactType: BUNDLE }));
+    reg.referrersSource = 'referrers';
+    reg.referrers = (digest) => (digest === index.digest ? referrers : []);
+    const listing = await listAttachments(reg.client, `${REPO}:latest`, { prefetch: true });
+    assert.equal(DEFAULT_MAX_ATTACHMENTS, 50);
+    assert.equal(listing.image.platforms.length, 50);
+    assert.equal(listing.image.platformsNotRead, 20_000 - 50);
+    assert.equal(listing.manifests.length, 51);
+    assert.equal(listing.manifests[0]!.attachments.length, 50);
+    assert.deepEqual(listing.manifests[0]!.notRead, { count: 15_000 - 50, more: false });
+    assert.equal(listing.manifests[1]!.notRead, undefined, 'nothing left unread: no count');
+    // The tag, 4 listing requests per manifest read, and one prefetch per attachment kept.
+    assert.ok(reg.calls.length <= 1 + 51 * 4 + 50, `${reg.calls.length} requests`);
+    const few = await listAttachments(reg.client, `${REPO}:latest`, { maxAttachments: 3 });
+    assert.deepEqual([few.manifests.length, few.image.platformsNotRead, few.manifests[0]!.attachments.length, few.manifests[0]!.notRead?.count], [4, 20_000 - 3, 3, 15_000 - 3]);
+  });
+
+  it('counts cosign-tag layers and simple-signing referrer layers against the same bound, in the order .sig, .att, .sbom, referrers', async () => {
+    const reg = new StubRegistry();
+    const layers = (n: number, mediaType: string) => Array.from({ length: n }, (_, i) => ({ bytes: `layer ${mediaType} ${i}`, mediaType, annotations: { 'dev.cosignproject.cosign/signature': 'AAAA' } }));
+    reg.cosignTag(IMAGE, 'sig', layers(8, SIMPLE));
+    reg.cosignTag(IMAGE, 'att', layers(5, DSSE));
+    reg.referrers = [
+      { mediaType: OCI_MANIFEST, digest: sha256('r1'), size: 1, artifactType: BUNDLE },
+      { mediaType: OCI_MANIFEST, digest: sha256('r2'), size: 1, artifactType: BUNDLE },
+    ];
+    const got = await attachmentsOf(reg.client, REPO, IMAGE, { maxAttachments: 10, prefetch: true });
+    assert.deepEqual(got.attachments.map((a) => a.format), [...Array(8).fill('simple-signing'), 'dsse-envelope', 'dsse-envelope']);
+    assert.deepEqual(got.notRead, { count: 3 + 2, more: false });
+    assert.ok(loads(reg.calls) <= 10, `${loads(reg.calls)} payloads prefetched for 10 attachments`);
+
+    // cosign's oci-1-1 signature referrer: one signature per layer, thousands of layers.
+    const many = new StubRegistry();
+    const config = many.blob('{}');
+    const sig = many.manifest(undefined, {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+      config: { ...config, mediaType: 'application/vnd.oci.empty.v1+json' },
+      layers: Array.from({ length: 5_000 }, (_, i) => ({ ...many.blob(`sig ${i}`), mediaType: SIMPLE })),
+    });
+    many.referrers = [{ ...sig, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' }];
+    const bounded = await attachmentsOf(many.client, REPO, IMAGE, { maxAttachments: 7 });
+    assert.equal(bounded.attachments.length, 7);
+    assert.deepEqual(bounded.notRead, { count: 5_000 - 7, more: false });
+  });
+
+  it('says "more" when the registry had referrers pages left, and a bound outside 1…1000 is brought within it', async () => {
+    const reg = new StubRegistry();
+    const client = reg.client;
+    const asked: Array<number | undefined> = [];
+    const paging = Object.assign(Object.create(client) as RegistryClient, {
+      referrers: async (_ref: ImageReference, _digest: string, options: { enough?: number } = {}) => {
+        asked.push(options.enough);
+        return { source: 'referrers' as const, manifests: Array.from({ length: 4 }, (_, i) => ({ mediaType: OCI_MANIFEST, digest: sha256(`p${i}`), size: 1, artifactType: 'application/spdx+json' })), more: true };
+      },
+    });
+    const got = await attachmentsOf(paging, REPO, IMAGE, { maxAttachments: 2 });
+    assert.deepEqual(asked, [2], 'the client is told when it has enough');
+    assert.deepEqual(got.notRead, { count: 2, more: true });
+    await attachmentsOf(paging, REPO, IMAGE, { maxAttachments: 1e9 });
+    await attachmentsOf(paging, REPO, IMAGE, { maxAttachments: -5 });
+    assert.deepEqual(asked.slice(1), [1000, 1]);
   });
 });
 

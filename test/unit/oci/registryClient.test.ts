@@ -324,6 +324,15 @@ describe('registry client: tag pagination guards', () => {
     assert.equal(f.calls[0]!.url.search, '?n=1000');
   });
 
+  it('stops once it has maxTags tags (default 10,000), whatever the pages still hold', async () => {
+    const f = pages((_u, n) => tags(Array.from({ length: 3 }, (_, i) => `t${n}-${i}`), `</v2/a/tags/list?last=t${n}>; rel="next"`));
+    assert.deepEqual(await client(f, { maxTags: 7 }).listTags(ref('r.example/a')), ['t0-0', 't0-1', 't0-2', 't1-0', 't1-1', 't1-2', 't2-0']);
+    assert.equal(f.calls.length, 3);
+    const big = pages((_u, n) => tags(Array.from({ length: 1000 }, (_, i) => `t${n}-${i}`), `</v2/a/tags/list?last=t${n}>; rel="next"`));
+    assert.equal((await client(big).listTags(ref('r.example/a'))).length, 10_000);
+    assert.equal(big.calls.length, 10);
+  });
+
   it('refuses a page that is not a tag list', async () => {
     await rejectsWith(client(pages(() => new Response('nope', { status: 200 }))).listTags(ref('r.example/a')), 'BAD_RESPONSE', /not valid JSON/);
     await rejectsWith(client(pages(() => json(200, { tags: 'a' }))).listTags(ref('r.example/a')), 'BAD_RESPONSE', /not a list/);
@@ -400,6 +409,21 @@ describe('registry client: referrers API pages', () => {
     const got = await client(endless).referrers(ref('r.example/a'), digest);
     assert.equal(got.manifests.length, 20);
     assert.equal(endless.calls.length, 20);
+    assert.equal(got.more, true, 'a next page was left unread');
+  });
+
+  it('stops following pages once it knows `enough` referrers, and says more were left', async () => {
+    let n = 0;
+    const endless = scripted(() => {
+      n++;
+      return page([sha(`r${n}a`), sha(`r${n}b`), sha(`r${n}c`)], `/v2/a/referrers/${digest}?page=${n}`);
+    });
+    const got = await client(endless).referrers(ref('r.example/a'), digest, { enough: 5 });
+    assert.equal(endless.calls.length, 2);
+    assert.equal(got.manifests.length, 6);
+    assert.equal(got.more, true);
+    const last = scripted(() => page([sha('only')]));
+    assert.equal((await client(last).referrers(ref('r.example/a'), digest, { enough: 1 })).more, undefined, 'no next page: nothing more');
   });
 
   it('maps a failing later page to the registry\'s error', async () => {
@@ -409,6 +433,66 @@ describe('registry client: referrers API pages', () => {
 });
 
 describe('registry client: requests made together', () => {
+  /**
+   * A fetch that counts requests open at once: from the call until its body is read or
+   * cancelled. Answers after a timer's turn, so requests sent together overlap.
+   */
+  const counting = () => {
+    const open = { now: 0, max: 0 };
+    const f = scripted(async ({ url }) => {
+      open.now++;
+      open.max = Math.max(open.max, open.now);
+      await new Promise((resolve) => setImmediate(resolve));
+      let done = false;
+      const close = () => {
+        if (!done) open.now--;
+        done = true;
+      };
+      if (url.pathname.includes('/blobs/')) close(); // a 404 without a body
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new Uint8Array(manifestBytes));
+          controller.close();
+        },
+      });
+      const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: close }));
+      return url.pathname.includes('/blobs/') ? json(404, {}) : new Response(counted, { status: 200, headers: { 'content-type': OCI_MANIFEST, 'docker-content-digest': MANIFEST_DIGEST } });
+    });
+    return { f, open };
+  };
+
+  it('keeps at most 6 requests in flight per registry, whatever is asked at once', async () => {
+    const { f, open } = counting();
+    const c = client(f);
+    const got = await Promise.all(Array.from({ length: 200 }, () => c.getManifest(ref('r.example/a'), MANIFEST_DIGEST)));
+    assert.equal(got.length, 200);
+    assert.equal(f.calls.length, 200);
+    assert.ok(open.max <= 6, `${open.max} requests were open at once`);
+    assert.equal(open.max, 6, 'six do go together');
+    assert.equal(open.now, 0);
+    // Another registry has its own six; a smaller bound is honoured.
+    const other = counting();
+    const two = client(other.f, { maxRequestsPerRegistry: 2 });
+    await Promise.all([...Array.from({ length: 20 }, () => two.getManifest(ref('r.example/a'), MANIFEST_DIGEST)), ...Array.from({ length: 20 }, () => two.getManifest(ref('q.example/a'), MANIFEST_DIGEST))]);
+    assert.equal(other.open.max, 4, 'two per registry, two registries');
+  });
+
+  it('gives the turn back when a request fails, and a request waiting its turn can be cancelled', async () => {
+    const { f, open } = counting();
+    const c = client(f, { maxRequestsPerRegistry: 1 });
+    await Promise.all(Array.from({ length: 5 }, () => c.findManifest(ref('r.example/a'), MANIFEST_DIGEST)));
+    await Promise.all(Array.from({ length: 5 }, () => rejectsWith(c.getBlob(ref('r.example/a'), sha('missing')), 'NOT_FOUND')));
+    const stop = new AbortController();
+    const first = c.getManifest(ref('r.example/a'), MANIFEST_DIGEST);
+    const waiting = c.getManifest(ref('r.example/a'), MANIFEST_DIGEST, stop.signal);
+    stop.abort();
+    await rejectsWith(waiting, 'CANCELLED');
+    await first;
+    const before = f.calls.length;
+    await c.getManifest(ref('r.example/a'), MANIFEST_DIGEST);
+    assert.equal(f.calls.length, before + 1, 'the turn was not lost');
+    assert.equal(open.max, 1);
+  });
   it('lets the first request to a new registry learn the scheme and the challenge while the others wait', async () => {
     let tokens = 0;
     const f = scripted(({ url, headers }) => {
