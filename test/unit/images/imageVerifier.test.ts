@@ -114,10 +114,21 @@ function pae(type: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${payload.length} `), payload]);
 }
 
-function envelope(key: KeyObject, subjectDigest: string, predicateType = 'https://slsa.dev/provenance/v1'): Buffer {
-  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: REPO, digest: { sha256: subjectDigest.slice(7) } }], predicateType, predicate: {} }));
+function envelope(key: KeyObject, subjectDigest: string, predicateType = 'https://slsa.dev/provenance/v1', names: readonly string[] = [REPO]): Buffer {
+  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: names.map((name) => ({ name, digest: { sha256: subjectDigest.slice(7) } })), predicateType, predicate: {} }));
   const type = 'application/vnd.in-toto+json';
   return Buffer.from(JSON.stringify({ payloadType: type, payload: statement.toString('base64'), signatures: [{ keyid: '', sig: sign('sha256', pae(type, statement), key).toString('base64') }] }));
+}
+
+/** A key-signed Sigstore bundle v0.3 around the envelope, nothing logged: what `cosign sign --new-bundle-format --tlog-upload=false` attaches as a referrer. */
+function bundleOf(dsse: Buffer): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      mediaType: BUNDLE,
+      verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+      dsseEnvelope: JSON.parse(dsse.toString('utf8')) as object,
+    }),
+  );
 }
 
 /** A hand-made attachment whose content is `content`. */
@@ -386,7 +397,7 @@ describe('image attachments: verification under the trust policy', () => {
     const moved = await verifyAttachment(signedPayload(simpleSigningPayload(IMAGE, 'ghcr.io/octo/app')), IMAGE, REPO, trust(policy));
     assert.equal(moved?.state, 'untrusted', moved?.summary);
     assert.equal(moved?.failure?.check, 'artifact-binding');
-    assert.match(moved!.summary, /A valid signature, made for ghcr\.io\/octo\/app, not 127\.0\.0\.1:5000\/app/);
+    assert.equal(moved!.summary, 'A valid signature, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.');
     assert.ok(moved!.checks.some((c) => c.id === 'signature' && c.outcome === 'passed'), 'the signature itself was checked');
     // Made for another repository and also not valid: failed, as any bad signature.
     const movedForged = await verifyAttachment(signedPayload(simpleSigningPayload(IMAGE, 'ghcr.io/octo/app'), otherKey), IMAGE, REPO, trust(policy));
@@ -434,6 +445,37 @@ describe('image attachments: verification under the trust policy', () => {
     const notEnvelope = await verifyAttachment(attachment('dsse-envelope', Buffer.from('{"payload":1}')), IMAGE, REPO, trust(policy));
     assert.equal(notEnvelope?.state, 'failed');
     assert.equal(notEnvelope?.failure?.check, 'parse');
+  });
+
+  it('one rule for every kind: a valid signature or attestation signed for another repository is untrusted here', async () => {
+    const policy = await policyOf([{ images: ['127.0.0.1:5000/**'], keys: ['cosign.pub'] }]);
+    const cosignSign = 'https://sigstore.dev/cosign/sign/v1';
+    const bundleReferrer = (names: readonly string[], kind: Attachment['kind'] = 'signature', predicateType = cosignSign) => ({
+      ...attachment('sigstore-bundle', bundleOf(envelope(key, IMAGE, predicateType, names)), {}, kind),
+      source: 'referrers' as const,
+      location: `${REPO}@${sha256('referrer')}`,
+    });
+    const cases: Array<[string, Attachment, string, string | undefined]> = [
+      ['a bundle referrer copied from ghcr.io/octo/app', bundleReferrer(['ghcr.io/octo/app']), 'untrusted', 'A valid signature, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.'],
+      ['a bundle referrer signed for here', bundleReferrer([REPO]), 'verified', undefined],
+      ['a bundle attestation copied from ghcr.io/octo/app', bundleReferrer(['ghcr.io/octo/app'], 'attestation', 'https://slsa.dev/provenance/v1'), 'untrusted', 'A valid attestation, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.'],
+      ['a .att envelope copied from ghcr.io/octo/app', attachment('dsse-envelope', envelope(key, IMAGE, 'https://slsa.dev/provenance/v1', ['ghcr.io/octo/app'])), 'untrusted', 'A valid attestation, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.'],
+      ['a .att envelope naming here among others', attachment('dsse-envelope', envelope(key, IMAGE, 'https://slsa.dev/provenance/v1', ['ghcr.io/octo/app', REPO])), 'verified', undefined],
+      ['a .att envelope whose subject is a file name, no repository', attachment('dsse-envelope', envelope(key, IMAGE, 'https://slsa.dev/provenance/v1', ['app.tar'])), 'verified', undefined],
+      ['a .sig payload copied from ghcr.io/octo/app', signedPayload(simpleSigningPayload(IMAGE, 'ghcr.io/octo/app')), 'untrusted', 'A valid signature, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.'],
+    ];
+    for (const [what, a, state, summary] of cases) {
+      const e = await verifyAttachment(a, IMAGE, REPO, trust(policy));
+      assert.equal(e?.state, state, `${what}: ${e?.summary}`);
+      if (summary) {
+        assert.equal(e?.summary, summary, what);
+        assert.equal(e?.failure?.check, 'artifact-binding', what);
+        assert.ok(e?.checks.some((c) => c.id === 'signature' && c.outcome === 'passed'), `${what}: the signature itself was checked`);
+      }
+    }
+    // Signed for another repository by another key: failed, as any bad signature.
+    const forged = { ...bundleReferrer(['ghcr.io/octo/app']), load: async () => ({ ...(await bundleReferrer(['ghcr.io/octo/app']).load()), content: bundleOf(envelope(otherKey, IMAGE, cosignSign, ['ghcr.io/octo/app'])) }) };
+    assert.equal((await verifyAttachment(forged, IMAGE, REPO, trust(policy)))?.state, 'failed');
   });
 
   it('SBOMs carry no signature: no evidence, state "unsigned"', async () => {
