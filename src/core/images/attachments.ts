@@ -206,12 +206,16 @@ export function attachmentLimit(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? Math.min(MAX_ATTACHMENTS_LIMIT, Math.max(1, Math.floor(value))) : DEFAULT_MAX_ATTACHMENTS;
 }
 
-/** Resolves a tag (or checks a digest) to the manifest or index it names: one request. Keeps `maxPlatforms` platforms. */
+/**
+ * Resolves a tag (or checks a digest) to the manifest or index it names: one request. Keeps
+ * `maxPlatforms` platforms when given (listing), all of them otherwise (signing an index and
+ * each platform signs what the person was shown and confirmed).
+ */
 export async function resolveImage(client: RegistryClient, reference: string | ImageReference, options: { signal?: AbortSignal; maxPlatforms?: number } = {}): Promise<ResolvedImage> {
   const ref = referenceOf(reference);
   const fetched = await client.getManifest(ref, ref.digest ?? ref.tag ?? 'latest', options.signal);
   const listed = fetched.kind === 'index' ? fetched.manifest.manifests.filter((d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest') : [];
-  const max = attachmentLimit(options.maxPlatforms);
+  const max = options.maxPlatforms === undefined ? listed.length : attachmentLimit(options.maxPlatforms);
   const platforms = listed.slice(0, max).map((d): PlatformManifest => ({ digest: d.digest, mediaType: d.mediaType, size: d.size, ...(d.platform ? { platform: platformOf(d.platform) } : {}) }));
   return { reference: ref, name: repositoryName(ref), digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, kind: fetched.kind, platforms, platformsNotRead: listed.length - platforms.length };
 }

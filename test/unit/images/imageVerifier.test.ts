@@ -14,6 +14,7 @@ import {
   classifyReferrer,
   DEFAULT_MAX_ATTACHMENTS,
   listAttachments,
+  resolveImage,
   type Attachment,
   type LoadedAttachment,
 } from '../../../src/core/images/attachments';
@@ -298,6 +299,9 @@ describe('image attachments: a registry listing thousands', () => {
     assert.equal(listing.manifests[1]!.notRead, undefined, 'nothing left unread: no count');
     // The tag, 4 listing requests per manifest read, and one prefetch per attachment kept.
     assert.ok(reg.calls.length <= 1 + 51 * 4 + 50, `${reg.calls.length} requests`);
+    // Signing an index and each platform asks for all of them, as the person confirmed.
+    const whole = await resolveImage(reg.client, `${REPO}:latest`);
+    assert.deepEqual([whole.platforms.length, whole.platformsNotRead], [20_000, 0]);
     const few = await listAttachments(reg.client, `${REPO}:latest`, { maxAttachments: 3 });
     assert.deepEqual([few.manifests.length, few.image.platformsNotRead, few.manifests[0]!.attachments.length, few.manifests[0]!.notRead?.count], [4, 20_000 - 3, 3, 15_000 - 3]);
   });
