@@ -187,7 +187,14 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
     requests.push(recorded);
     open++;
     maxOpen = Math.max(maxOpen, open);
-    res.once('close', () => open--);
+    // Open until the answer is all sent, or the connection drops.
+    let counted = true;
+    const done = () => {
+      if (counted) open--;
+      counted = false;
+    };
+    res.once('finish', done);
+    res.once('close', done);
     options.onRequest?.(recorded);
     const base = `http://${host}`;
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
