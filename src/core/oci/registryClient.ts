@@ -4,8 +4,9 @@
  * PUTs) with a `pull,push` scope. Every answer is untrusted: objects asked for by digest are
  * checked against it, bodies are capped while they stream, every request has a timeout and
  * honours the caller's AbortSignal, only blob downloads follow redirects (and uploads only their
- * registry's own Location), and credentials never reach another host or travel over plain
- * HTTP to a non-loopback host.
+ * registry's own Location), credentials never reach another origin (but for a same-site
+ * HTTPS token service, see mayReceiveCredentials) or travel over plain HTTP to a non-loopback
+ * host, at most 6 requests are in flight per origin, and every list it pages through is capped.
  */
 import { basicAuthorization, parseAuthenticate, parseTokenResponse, repositoryScope, TokenCache, type Challenge, type RegistryCredential, type RepositoryAccess } from './auth';
 import { digestHasher, digestTag, isDigest, sha256Digest, shortDigest } from './digest';
