@@ -66,6 +66,8 @@ export const DEFAULT_REQUESTS_PER_ORIGIN = 6;
  */
 class OriginTurns {
   private readonly origins = new Map<string, { active: number; waiting: Array<() => void> }>();
+  /** One abort listener per signal, whatever the number of requests waiting on it. */
+  private readonly watched = new WeakMap<AbortSignal, Set<() => void>>();
 
   constructor(private readonly max: number) {}
 
@@ -77,33 +79,55 @@ class OriginTurns {
     let entry = this.origins.get(origin);
     if (!entry) this.origins.set(origin, (entry = { active: 0, waiting: [] }));
     const queue = entry;
-    let given = false;
-    const giveBack = () => {
-      if (given) return;
-      given = true;
-      // The turn passes straight to the next in line, or the count drops.
-      const next = queue.waiting.shift();
-      if (next) return next();
-      queue.active--;
-      if (queue.active === 0) this.origins.delete(origin);
+    const turn = () => {
+      let given = false;
+      return () => {
+        if (given) return;
+        given = true;
+        // The turn passes straight to the next in line, or the count drops.
+        const next = queue.waiting.shift();
+        if (next) return next();
+        queue.active--;
+        if (queue.active === 0) this.origins.delete(origin);
+      };
     };
     if (queue.active < this.max) {
       queue.active++;
-      return giveBack;
+      return turn();
     }
     return new Promise<() => void>((resolve, reject) => {
-      const onAbort = () => {
-        const at = queue.waiting.indexOf(go);
-        if (at >= 0) queue.waiting.splice(at, 1);
-        reject(cancelled());
-      };
       const go = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(giveBack);
+        unwatch();
+        resolve(turn());
       };
+      const unwatch = signal
+        ? this.watch(signal, () => {
+            const at = queue.waiting.indexOf(go);
+            if (at >= 0) queue.waiting.splice(at, 1);
+            reject(cancelled());
+          })
+        : () => undefined;
       queue.waiting.push(go);
-      signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  private watch(signal: AbortSignal, cancel: () => void): () => void {
+    let waiters = this.watched.get(signal);
+    if (!waiters) {
+      const set = (waiters = new Set());
+      this.watched.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const c of [...set]) c();
+          set.clear();
+        },
+        { once: true },
+      );
+    }
+    const set = waiters;
+    set.add(cancel);
+    return () => set.delete(cancel);
   }
 }
 

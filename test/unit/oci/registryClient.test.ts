@@ -493,6 +493,37 @@ describe('registry client: requests made together', () => {
     assert.equal(f.calls.length, before + 1, 'the turn was not lost');
     assert.equal(open.max, 1);
   });
+
+  it('cancels every request waiting on one signal at once, while the one in flight is still out, with one listener for them all', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let n = 0;
+    const f = scripted(async () => {
+      if (n++ > 0) await held;
+      return manifest();
+    });
+    const c = client(f, { maxRequestsPerRegistry: 1 });
+    // The first contact is over (the scheme is known): the rest wait for turns only.
+    await c.getManifest(ref('r.example/a'), MANIFEST_DIGEST);
+    const first = c.getManifest(ref('r.example/a'), MANIFEST_DIGEST);
+    await new Promise((resolve) => setImmediate(resolve));
+    const stop = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const waiting = Array.from({ length: 50 }, () => c.getManifest(ref('r.example/a'), MANIFEST_DIGEST, stop.signal));
+      stop.abort();
+      await Promise.all(waiting.map((w) => rejectsWith(w, 'CANCELLED')));
+      assert.equal(f.calls.length, 2, 'none of them was sent');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.map((w) => w.name), [], 'no MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+    release();
+    await first;
+  });
   it('lets the first request to a new registry learn the scheme and the challenge while the others wait', async () => {
     let tokens = 0;
     const f = scripted(({ url, headers }) => {
