@@ -8,6 +8,13 @@
  * loaded as soon as it is listed, as the view does. Baseline:
  * `cosign tree` once per image on the same registry, in the same run (it lists, it does not
  * verify). Also the HTTP requests per image: those that list, and the blobs verification reads.
+ *
+ * Then a hostile registry (test/support/hostile-registry.ts) whose index lists 20,000 platforms
+ * and whose index digest has 15,000 bundle referrers, read as `bin/sigstore tree` does (resolve,
+ * list the index and every platform kept, prefetch and verify what is kept): with the default
+ * bounds (50 platforms and attachments, 6 requests in flight per registry), against the same
+ * pass with the bounds as loose as they go (1000, and no limit in flight) in the same run; time,
+ * peak RSS growth, requests and the most requests open at once at the registry.
  *   npm run bench
  */
 import { performance } from 'node:perf_hooks';
@@ -15,6 +22,7 @@ import { join, resolve } from 'node:path';
 import type { Attachment } from '../src/core/images/attachments';
 import type { PolicyState } from '../src/core/policy/evaluate';
 import type { CoreApi } from '../src/coreLoader';
+import { startHostileRegistry } from '../test/support/hostile-registry';
 import { startRegistry, type TestRegistry } from '../test/support/registry';
 import { PREDICATES, startSigningKit, type SigningKit } from '../test/support/signed-images';
 
@@ -201,8 +209,70 @@ async function main(): Promise<void> {
         `${verdict(atOnce / cosign <= TARGET_RATIO)} ${AT_ONCE} at a time (${(atOnce / cosign).toFixed(2)})`,
     );
     console.log(`  target ≤ ${TARGET_REQUESTS} requests per image before a payload is opened: ${verdict(Math.max(...listing) <= TARGET_REQUESTS)} (${range(listing)})`);
+    await fanOut(core, trust);
   } finally {
     await Promise.allSettled([kit?.close(), registry?.close()]);
+  }
+}
+
+/** The hostile fan-out image read as `bin/sigstore tree` reads it, bounded by default and loosely. */
+async function fanOut(core: CoreApi, trust: Parameters<CoreApi['verifyAttachments']>[3]): Promise<void> {
+  const hostile = await startHostileRegistry();
+  try {
+    const reference = `${hostile.host}/fanout-index:latest`;
+    const pass = async (bounds: { maxAttachments: number; maxRequestsPerRegistry: number }) => {
+      const client = new core.RegistryClient({ userAgent: 'sigstore-vscode', maxRequestsPerRegistry: bounds.maxRequestsPerRegistry });
+      const abort = new AbortController();
+      const signal = abort.signal;
+      const before = hostile.requestsTo('fanout-index').length;
+      hostile.inFlight.reset();
+      (globalThis as { gc?: () => void }).gc?.();
+      const rss0 = process.memoryUsage().rss;
+      let peak = rss0;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      const start = performance.now();
+      try {
+        const image = await core.resolveImage(client, reference, { signal, maxPlatforms: bounds.maxAttachments });
+        const digests = [image.digest, ...image.platforms.map((p) => p.digest)];
+        const listed = await Promise.all(digests.map((d) => core.attachmentsOf(client, image.reference, d, { signal, prefetch: true, maxAttachments: bounds.maxAttachments })));
+        let verified = 0;
+        for (const [i, found] of listed.entries()) verified += (await core.verifyAttachments(found.attachments, digests[i]!, image.reference, { ...trust, signal })).length;
+        const time = performance.now() - start;
+        peak = Math.max(peak, process.memoryUsage().rss);
+        const problems = listed.flatMap((l) => l.problems);
+        return {
+          time,
+          rss: peak - rss0,
+          requests: hostile.requestsTo('fanout-index').length - before,
+          inFlight: hostile.inFlight.max(),
+          manifests: digests.length,
+          verified,
+          timeouts: problems.filter((p) => p.code === 'TIMEOUT').length,
+          problems: problems.length,
+        };
+      } finally {
+        clearInterval(sampler);
+        // Nothing of this pass (a prefetch not verified) may run into the next.
+        abort.abort();
+        await client.close();
+        while (hostile.inFlight.now() > 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    // Warm: the double builds its 4 MB index and referrers list once; modules load.
+    await pass({ maxAttachments: 1, maxRequestsPerRegistry: 6 });
+    const bounded = await pass({ maxAttachments: 50, maxRequestsPerRegistry: 6 });
+    const loose = await pass({ maxAttachments: 1000, maxRequestsPerRegistry: Number.MAX_SAFE_INTEGER });
+    const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
+    const row = (name: string, r: typeof bounded) =>
+      `  ${name} ${ms(r.time).padStart(8)}  peak RSS +${mib(r.rss).padStart(8)}  ${String(r.requests).padStart(5)} requests received  ${String(r.inFlight).padStart(5)} open at once  ` +
+      `(${r.manifests} manifests, ${r.verified} attachments verified, ${r.problems} sources unread${r.timeouts ? `, ${r.timeouts} of them timed out` : ''})`;
+    console.log('\nA hostile index of 20,000 platforms, its digest with 15,000 bundle referrers (hostile registry, 127.0.0.1), read as bin/sigstore tree does:');
+    console.log(row('baseline: bounds as loose as they go (1000, no limit in flight)', loose));
+    console.log(row('ours, default bounds (50, 6 in flight)                        ', bounded));
+    console.log(`  ratios, default / loose: time ${(bounded.time / loose.time).toFixed(2)}, peak RSS growth ${(bounded.rss / Math.max(1, loose.rss)).toFixed(2)}, requests ${(bounded.requests / loose.requests).toFixed(2)}`);
+    console.log(`  target ≤ 6 requests open at once with the defaults: ${bounded.inFlight <= 6 ? 'met' : 'NOT met'} (${bounded.inFlight})`);
+  } finally {
+    await hostile.close();
   }
 }
 

@@ -6,7 +6,7 @@ export { fileFingerprint } from './artifacts/artifact';
 export { keyImageSigner, keylessImageSigner } from './imageSigning/imageSigner';
 export { parseAnnotations, parsePredicate, predicateTypeOf, PREDICATE_TYPE_NAMES } from './imageSigning/payloads';
 export { attestImage, signImage, signingTargets, type SignatureStorage, type SignedManifest } from './imageSigning/signImage';
-export { attachmentsOf, platformLabel, resolveImage } from './images/attachments';
+export { attachmentLimit, attachmentsOf, platformLabel, resolveImage } from './images/attachments';
 export { findImageUses, IMAGE_FILE_GLOBS, isImageFile } from './images/imageUses';
 export { attachmentState, verifyAttachments } from './images/imageVerifier';
 export { predicateLabel } from './images/predicateTypes';

@@ -1,6 +1,6 @@
 import { sep } from 'node:path';
 import * as vscode from 'vscode';
-import type { Attachment, AttachmentList, ResolvedImage } from '../core/images/attachments';
+import type { Attachment, AttachmentList, NotRead, ResolvedImage } from '../core/images/attachments';
 import type { RegistryClient } from '../core/oci/registryClient';
 import type { Evidence } from '../core/verify/result';
 import { loadCore } from '../coreLoader';
@@ -15,7 +15,9 @@ export type ImageNode =
   | { readonly kind: 'manifest'; readonly parent: ImageNode; readonly image: WorkspaceImage; readonly resolved: ResolvedImage; readonly digest: string; readonly label: string }
   | { readonly kind: 'group'; readonly parent: ImageNode; readonly label: string; readonly items: readonly VerifiedAttachment[]; readonly image: WorkspaceImage; readonly digest: string }
   | { readonly kind: 'attachment'; readonly parent: ImageNode; readonly item: VerifiedAttachment; readonly image: WorkspaceImage; readonly digest: string }
-  | { readonly kind: 'problem'; readonly parent: ImageNode | undefined; readonly code: string; readonly message: string; readonly remedy?: string; readonly registry?: string };
+  | { readonly kind: 'problem'; readonly parent: ImageNode | undefined; readonly code: string; readonly message: string; readonly remedy?: string; readonly registry?: string }
+  /** What the registry listed beyond `sigstore.images.maxAttachments`: platforms of an index, or attachments of a manifest. */
+  | { readonly kind: 'notRead'; readonly parent: ImageNode; readonly what: 'platforms' | 'attachments'; readonly count: number; readonly more: boolean };
 
 export interface VerifiedAttachment {
   readonly attachment: Attachment;
@@ -63,6 +65,7 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
   private readonly resolved = new Map<string, ResolvedImage>();
   private readonly listings = new Map<string, Promise<VerifiedAttachment[]>>();
   private readonly problems = new Map<string, AttachmentList['problems']>();
+  private readonly notRead = new Map<string, NotRead>();
   private readonly subscription: vscode.Disposable;
   /**
    * One registry client and one cancellation for everything shown until the next full
@@ -81,7 +84,7 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
   /** Forgets registry answers (for one node's image, or all: then also a new client) and redraws. */
   refresh(node?: ImageNode): void {
     const reference = node ? imageOf(node)?.reference : undefined;
-    for (const map of [this.resolutions, this.resolved, this.listings, this.problems]) {
+    for (const map of [this.resolutions, this.resolved, this.listings, this.problems, this.notRead]) {
       for (const key of [...map.keys()]) if (!reference || key === reference || key.startsWith(`${reference}@`)) map.delete(key);
     }
     if (node) {
@@ -103,12 +106,13 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     if (!image || !digest) return this.refresh(node);
     this.listings.delete(`${image.reference}@${digest}`);
     this.problems.delete(`${image.reference}@${digest}`);
+    this.notRead.delete(`${image.reference}@${digest}`);
     this.changes.fire(rootOf(node));
   }
 
   /** Something was just signed or attested: read those digests' attachments again, keep the rest. */
   attachmentsChanged(digests: readonly string[]): void {
-    for (const map of [this.listings, this.problems]) {
+    for (const map of [this.listings, this.problems, this.notRead]) {
       for (const key of [...map.keys()]) if (digests.some((d) => key.endsWith(`@${d}`))) map.delete(key);
     }
     this.changes.fire(undefined);
@@ -118,6 +122,7 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
   trustChanged(): void {
     this.listings.clear();
     this.problems.clear();
+    this.notRead.clear();
     this.changes.fire(undefined);
   }
 
@@ -176,6 +181,7 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     children.push({ kind: 'manifest', parent: node, image: node.image, resolved, digest: resolved.digest, label: 'index' });
     const core = loadCore();
     for (const p of resolved.platforms) children.push({ kind: 'manifest', parent: node, image: node.image, resolved, digest: p.digest, label: core.platformLabel(p.platform) });
+    if (resolved.platformsNotRead > 0) children.push({ kind: 'notRead', parent: node, what: 'platforms', count: resolved.platformsNotRead, more: false });
     return children;
   }
 
@@ -200,6 +206,8 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
       if (inGroup.length || kind !== 'other') groups.push({ kind: 'group', parent, label, items: inGroup, image, digest });
     }
     for (const p of this.problems.get(key) ?? []) groups.push({ kind: 'problem', parent, code: p.code, message: `${p.location}: ${p.message}`, remedy: p.remedy, registry: registryOf(image.reference) });
+    const unread = this.notRead.get(key);
+    if (unread) groups.push({ kind: 'notRead', parent, what: 'attachments', count: unread.count, more: unread.more });
     return groups;
   }
 
@@ -207,9 +215,12 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     const core = loadCore();
     const { client, signal } = this.client();
     const resolved = await this.resolve(image.reference);
-    const found = await core.attachmentsOf(await client, resolved.reference, digest, { signal, prefetch: true });
+    // Only what is expanded is read: this manifest's attachments, at most maxAttachments of them.
+    const found = await core.attachmentsOf(await client, resolved.reference, digest, { signal, prefetch: true, maxAttachments: maxAttachments() });
     signal.throwIfAborted();
     this.problems.set(`${image.reference}@${digest}`, found.problems);
+    if (found.notRead) this.notRead.set(`${image.reference}@${digest}`, found.notRead);
+    else this.notRead.delete(`${image.reference}@${digest}`);
     return core.verifyAttachments(found.attachments, digest, resolved.reference, { ...(await this.trust(image)), signal });
   }
 
@@ -217,7 +228,7 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
     let pending = this.resolutions.get(reference);
     if (!pending) {
       const { client, signal } = this.client();
-      const attempt = (async () => loadCore().resolveImage(await client, reference, { signal }))();
+      const attempt = (async () => loadCore().resolveImage(await client, reference, { signal, maxPlatforms: maxAttachments() }))();
       pending = attempt;
       this.resolutions.set(reference, attempt);
       attempt.then(
@@ -276,6 +287,17 @@ export class ImagesTree implements vscode.TreeDataProvider<ImageNode>, vscode.Di
       }
       case 'attachment':
         return attachmentItem(node);
+      case 'notRead': {
+        const count = `${node.count}${node.more ? '+' : ''}`;
+        const item = new vscode.TreeItem(`${count} more not read`, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon('ellipsis');
+        item.description = node.what === 'platforms' ? 'platform manifests' : 'attachments';
+        item.tooltip = new vscode.MarkdownString(
+          `The registry lists ${count} more ${node.what === 'platforms' ? 'platform manifests in this index' : 'signatures, attestations or SBOMs for this manifest'} than the \`sigstore.images.maxAttachments\` setting lets the view read. They are neither read nor verified; raise the setting to see them.`,
+        );
+        item.contextValue = 'notRead';
+        return item;
+      }
       case 'problem': {
         // A short label says what kind of trouble; the registry's whole answer is in the tooltip.
         const item = new vscode.TreeItem(PROBLEM_LABELS[node.code] ?? 'Cannot be read', vscode.TreeItemCollapsibleState.None);
@@ -363,6 +385,11 @@ const SOURCE_LABELS: Record<string, string> = {
   'fallback-tag': 'referrers fallback tag',
   'cosign-tag': 'cosign tag',
 };
+
+/** The `sigstore.images.maxAttachments` setting, within its range. */
+function maxAttachments(): number {
+  return loadCore().attachmentLimit(vscode.workspace.getConfiguration('sigstore.images').get<number>('maxAttachments'));
+}
 
 function problemNode(parent: ImageNode, e: unknown): ImageNode {
   const err = e as { code?: string; message?: string; remedy?: string };

@@ -4,7 +4,7 @@ import type { RegistryClient } from '../core/oci/registryClient';
 import { loadCore } from '../coreLoader';
 import { resolveSettingPath } from '../settings/settingPath';
 
-export const REGISTRY_SETTINGS = ['sigstore.images.insecureRegistries', 'sigstore.images.caCertificates', 'sigstore.images.maxBlobSize', 'sigstore.images.requestTimeout'];
+export const REGISTRY_SETTINGS = ['sigstore.images.insecureRegistries', 'sigstore.images.caCertificates', 'sigstore.images.maxBlobSize', 'sigstore.images.requestTimeout', 'sigstore.images.maxAttachments'];
 
 const MIB = 1024 * 1024;
 

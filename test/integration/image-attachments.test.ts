@@ -263,7 +263,7 @@ describe('image attachments written by cosign 2.5 and oras 1.2 to docker-registr
     assert.match(result!.evidence!.failure!.message, new RegExp(`The signature is for ${keyed.digest}, not for this image \\(${other.digest}\\)`));
   });
 
-  it('a signed image copied to another repository (cosign copy): its payload names the original repository, so a valid signature untrusted there', async () => {
+  it('a signed image copied to another repository (cosign copy): its payload and statements name the original repository, so valid signatures and attestations untrusted there', async () => {
     await kit.cosignOK(['copy', '--allow-http-registry', '-f', `${registry.host}/app/keyed:v1`, `${registry.host}/mirror/keyed:v1`]);
     const { listing } = await listed(`${registry.host}/mirror/keyed:v1`);
     assert.equal(listing.digest, keyed.digest);
@@ -271,9 +271,17 @@ describe('image attachments written by cosign 2.5 and oras 1.2 to docker-registr
     const signature = results.find((r) => r.attachment.kind === 'signature')!;
     assert.equal(signature.evidence?.state, 'untrusted');
     assert.equal(signature.evidence?.failure?.check, 'artifact-binding');
-    assert.match(signature.evidence!.summary, new RegExp(`A valid signature, made for ${registry.host}/app/keyed, not ${registry.host}/mirror/keyed`));
-    // Attestations bind the digest only (their subject names no repository): still verified.
-    assert.deepEqual(results.filter((r) => r.attachment.kind === 'attestation').map((r) => r.evidence?.state), ['verified', 'verified']);
+    assert.equal(signature.evidence!.summary, `A valid signature, signed for ${registry.host}/app/keyed, found on ${registry.host}/mirror/keyed.`);
+    // cosign's statements name the repository as their subject: the same rule.
+    const attestations = results.filter((r) => r.attachment.kind === 'attestation');
+    assert.deepEqual(
+      attestations.map((r) => [r.evidence?.state, r.evidence?.summary]),
+      attestations.map(() => ['untrusted', `A valid attestation, signed for ${registry.host}/app/keyed, found on ${registry.host}/mirror/keyed.`]),
+    );
+    assert.equal(attestations.length, 2);
+    // In the original repository, all of them are verified.
+    const original = await verifyAll((await listed(`${registry.host}/app/keyed:v1`)).listing, await policyOf([{ images: [`${registry.host}/**`], keys: ['a.pub'] }]));
+    assert.ok(original.every((r) => !r.attachment.signed || r.evidence?.state === 'verified'), original.map((r) => `${r.attachment.kind}: ${r.evidence?.state}`).join(', '));
   });
 
   it('cosign sign --registry-referrers-mode=oci-1-1 on distribution 2.8: no .sig tag, a fallback-tag referrer holding the signatures', async () => {

@@ -420,6 +420,25 @@ describe('registry client against a hostile registry', function () {
     assert.equal(hostile.other.requests[0]!.authorization, undefined);
   });
 
+  it('sends Docker credentials to a token realm on the registry\'s own origin only, never to another loopback port', async () => {
+    const credentials = staticCredentials({ [hostile.host]: { ...HOSTILE_USER, identityToken: 'the-identity-token' } });
+    // Another port of 127.0.0.1: an anonymous token request, no Basic credential, no identity token.
+    assert.equal((await client({ credentials }).getManifest(ref('token-elsewhere'), 'latest')).digest, hostile.manifest.digest);
+    assert.notEqual(hostile.realm.host, hostile.host);
+    assert.ok(hostile.realm.requests.length >= 1);
+    for (const r of hostile.realm.requests) {
+      assert.equal(r.method, 'GET', 'no identity-token POST');
+      assert.equal(r.authorization, undefined);
+      assert.doesNotMatch(`${r.url} ${r.body}`, /the-identity-token|hostile-pass/);
+    }
+    // The registry's own origin: the identity token is exchanged there, and Basic credentials go there.
+    assert.equal((await client({ credentials }).getManifest(ref('token-here'), 'latest')).digest, hostile.manifest.digest);
+    assert.equal(hostile.realmHere.at(-1)!.method, 'POST');
+    assert.match(hostile.realmHere.at(-1)!.body, /refresh_token=the-identity-token/);
+    await client({ credentials: staticCredentials({ [hostile.host]: HOSTILE_USER }) }).getManifest(ref('token-here'), 'latest');
+    assert.equal(hostile.realmHere.at(-1)!.authorization, `Basic ${Buffer.from(`${HOSTILE_USER.username}:${HOSTILE_USER.password}`).toString('base64')}`);
+  });
+
   it('never follows a redirect for a manifest', async () => {
     const c = client({ credentials: staticCredentials({ [hostile.host]: HOSTILE_USER }) });
     const before = hostile.other.requests.length;

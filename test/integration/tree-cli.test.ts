@@ -6,8 +6,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startHostileRegistry, type HostileRegistry } from '../support/hostile-registry';
 import { startRegistry, ALICE, type PushedImage, type PushedIndex, type TestRegistry } from '../support/registry';
 import { rawManifest, startSigningKit, type SigningKit } from '../support/signed-images';
 import type { TreeDoc } from '../support/tree-json';
@@ -206,6 +208,59 @@ describe('bin/sigstore tree', function () {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /has no tag "nope"/);
     const help = await run(process.execPath, [CLI, '--help'], { cwd: kit.dir, env });
-    assert.match(help.stdout, /usage: sigstore tree \[--policy FILE\] \[--trusted-root FILE\] \[--insecure-registry HOST\]\.\.\. \[--json\] REF/);
+    assert.match(help.stdout, /usage: sigstore tree \[--policy FILE\] \[--trusted-root FILE\] \[--insecure-registry HOST\]\.\.\. \[--max-attachments N\] \[--json\] REF/);
+    for (const bad of ['0', '1001', 'many', '2.5']) {
+      const r = await tree(['--max-attachments', bad, `${registry.host}/app/multi:v1`]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.stderr, /--max-attachments takes a whole number from 1 to 1000/);
+    }
+  });
+});
+
+describe('bin/sigstore tree against a registry listing thousands', function () {
+  this.timeout(180_000);
+  let hostile: HostileRegistry;
+  let dir: string;
+  const tree = (args: string[]) => run(process.execPath, [CLI, 'tree', ...args], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, DOCKER_CONFIG: join(dir, 'docker') } });
+
+  before(async () => {
+    const built = run(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, env: process.env });
+    [hostile, dir] = await Promise.all([startHostileRegistry(), mkdtemp(join(tmpdir(), 'tree-fanout-'))]);
+    const b = await built;
+    assert.equal(b.code, 0, `scripts/build.mjs failed:\n${b.stderr}`);
+  });
+  after(async () => {
+    await hostile?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('an index of 20,000 platforms with 15,000 referrers: 50 of each read, at most 6 requests open at once, the rest reported as not read', async () => {
+    hostile.inFlight.reset();
+    const before = hostile.requestsTo('fanout-index').length;
+    const r = await tree(['--json', `${hostile.host}/fanout-index:latest`]);
+    const doc = JSON.parse(r.stdout) as TreeDoc;
+    const requests = hostile.requestsTo('fanout-index').length - before;
+    assert.equal(doc.digest, hostile.fanoutIndexDigest());
+    assert.equal(doc.manifests.length, 1 + 50);
+    assert.equal(doc.platformsNotRead, 20_000 - 50);
+    assert.deepEqual(doc.manifests[0]!.notRead, { count: 15_000 - 50, more: false });
+    assert.equal(doc.manifests[0]!.attestations.length, 50);
+    assert.equal(doc.manifests[1]!.notRead, undefined);
+    // The tag; per manifest read .sig, .att, .sbom and the referrers API; each attachment kept
+    // loads its referrer manifest (a 404 here), prefetched then tried once more when verified.
+    assert.ok(requests <= 1 + 51 * 4 + 50 * 2, `${requests} requests`);
+    assert.ok(hostile.inFlight.max() <= 6, `${hostile.inFlight.max()} requests open at once`);
+    assert.equal(r.code, 0, 'nothing failed: the bundles cannot be read (unverifiable), and what is not read is not a failure');
+  });
+
+  it('prints "N more not read" lines, and --max-attachments moves the bound', async () => {
+    hostile.inFlight.reset();
+    const r = await tree(['--max-attachments', '3', `${hostile.host}/fanout-referrers:latest`]);
+    assert.match(r.stdout, /└── 14997 more attachment\(s\) not read \(raise --max-attachments to read them\)/);
+    assert.match(r.stdout, /^3 attachment\(s\): 3 unverifiable; 14997 more attachment\(s\) not read$/m);
+    const index = await tree(['--max-attachments', '2', `${hostile.host}/fanout-index:latest`]);
+    assert.match(index.stdout, /^└── 19998 more platform manifest\(s\) not read/m);
+    assert.equal(index.stdout.split('\n').filter((l) => /^[├└]── sha256:/.test(l)).length, 3, 'the index and two platforms');
+    assert.ok(hostile.inFlight.max() <= 6, `${hostile.inFlight.max()} requests open at once`);
   });
 });

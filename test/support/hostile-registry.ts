@@ -18,6 +18,16 @@
 //   referrers            a working referrers API (OCI index of two artifact types), ignoring the filter
 //   referrers-text       the referrers API answered 200 text/plain; no fallback tag
 //   good                 behaves: `latest` and the manifest's digest, and its blob
+//   token-elsewhere      401 Bearer with a realm on another loopback port (`realm.host`), which
+//                        records what reached it; its token then works
+//   token-here           the same with the realm on the registry's own origin (/token-here)
+//   fanout-index         `latest` is an index of `fanout.platforms` (default 20,000) platforms;
+//                        the referrers API answers `fanout.referrers` (default 15,000) bundle
+//                        referrers for the index and none for the platforms; nothing else exists
+//   fanout-referrers     `latest` is the good manifest, with `fanout.referrers` bundle referrers
+//
+// Every request is counted while it is open (`inFlight`): the fan-out repositories answer after
+// a timer's turn, so requests sent together are open together.
 //
 // GET /_recorded answers what both hosts recorded so far ({ requests, other }, itself not
 // recorded), for tests that run in another process (the VS Code extension host).
@@ -60,6 +70,14 @@ export interface HostileRegistry {
   tokenRequests(): number;
   /** Requests whose path starts with `/v2/<repository>/`. */
   requestsTo(repository: string): RecordedRequest[];
+  /** The token service on another port that `token-elsewhere` names, and what reached it. */
+  readonly realm: { readonly host: string; readonly requests: readonly RealmRequest[] };
+  /** What reached `token-here`'s realm on the registry's own origin. */
+  readonly realmHere: readonly RealmRequest[];
+  /** Requests open at the registry right now, and the most open at once since the last reset. */
+  readonly inFlight: { now(): number; max(): number; reset(): void };
+  /** The digest of `fanout-index:latest`. */
+  fanoutIndexDigest(): string;
   close(): Promise<void>;
 }
 
@@ -68,9 +86,19 @@ function sha256(bytes: Buffer | string): string {
 }
 
 
+export interface RealmRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization?: string;
+  /** The form a POST sent (an identity token is exchanged by POST). */
+  readonly body: string;
+}
+
 export interface HostileOptions {
   /** Called as each request to the registry arrives, before it is answered. */
   onRequest?: (request: RecordedRequest) => void;
+  /** Sizes of the fan-out repositories. */
+  fanout?: { platforms?: number; referrers?: number };
 }
 
 export async function startHostileRegistry(options: HostileOptions = {}): Promise<HostileRegistry> {
@@ -94,6 +122,47 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
   const otherManifestBytes = Buffer.from(JSON.stringify({ ...JSON.parse(manifestBytes.toString()), annotations: { swapped: 'yes' } }));
   const referrerTypes = ['application/vnd.dev.sigstore.bundle.v0.3+json', 'application/spdx+json'] as const;
 
+  const fanoutPlatforms = options.fanout?.platforms ?? 20_000;
+  const fanoutReferrers = options.fanout?.referrers ?? 15_000;
+  let fanoutIndex: { bytes: Buffer; digest: string } | undefined;
+  const fanoutIndexOf = () => {
+    if (!fanoutIndex) {
+      const manifests = Array.from({ length: fanoutPlatforms }, (_, i) => ({ mediaType: OCI_MANIFEST, digest: sha256(`platform ${i}`), size: 100, platform: { os: 'linux', architecture: `a${i}` } }));
+      const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+      fanoutIndex = { bytes, digest: sha256(bytes) };
+    }
+    return fanoutIndex;
+  };
+  let referrersIndex: Buffer | undefined;
+  const referrersIndexOf = () =>
+    (referrersIndex ??= Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: Array.from({ length: fanoutReferrers }, (_, i) => ({ mediaType: OCI_MANIFEST, digest: sha256(`bundle referrer ${i}`), size: 100, artifactType: referrerTypes[0] })),
+      }),
+    ));
+  const emptyIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }));
+
+  let open = 0;
+  let maxOpen = 0;
+  const realmRequests: RealmRequest[] = [];
+  const realmHere: RealmRequest[] = [];
+  const readBody = (req: http.IncomingMessage): Promise<string> =>
+    new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+  const realm = http.createServer((req, res) => {
+    void readBody(req).then((body) => {
+      realmRequests.push({ method: req.method ?? 'GET', url: req.url ?? '', authorization: req.headers.authorization, body });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token: 'elsewhere-token', expires_in: 300 }));
+    });
+  });
+  const realmHost = await listenOnLoopback(realm, '127.0.0.1');
+
   const other = http.createServer((req, res) => {
     otherRequests.push({ method: req.method ?? 'GET', url: req.url ?? '', authorization: req.headers.authorization, accept: req.headers.accept });
     if (req.url === `/storage/${blob.digest}`) {
@@ -116,6 +185,16 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
     }
     const recorded = { method: req.method ?? 'GET', url: req.url ?? '', authorization: req.headers.authorization, accept: req.headers.accept };
     requests.push(recorded);
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    // Open until the answer is all sent, or the connection drops.
+    let counted = true;
+    const done = () => {
+      if (counted) open--;
+      counted = false;
+    };
+    res.once('finish', done);
+    res.once('close', done);
     options.onRequest?.(recorded);
     const base = `http://${host}`;
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -124,6 +203,13 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
     };
     const error = (status: number, code: string, message: string, headers: Record<string, string> = {}) => json(status, { errors: [{ code, message }] }, headers);
 
+    if (url.pathname === '/token-here') {
+      void readBody(req).then((body) => {
+        realmHere.push({ method: req.method ?? 'GET', url: req.url ?? '', authorization: req.headers.authorization, body });
+        json(200, { token: 'here-token', expires_in: 300 });
+      });
+      return;
+    }
     if (url.pathname === '/token') {
       tokens++;
       return json(200, { token: `never-works-${tokens}`, expires_in: 300 });
@@ -229,6 +315,34 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
           return res.end('referrers? never heard of them\n');
         }
         return error(404, 'MANIFEST_UNKNOWN', 'manifest unknown');
+      case 'token-elsewhere':
+      case 'token-here': {
+        const [token, realmUrl] = repo === 'token-here' ? ['here-token', `${base}/token-here`] : ['elsewhere-token', `http://${realmHost}/token`];
+        if (req.headers.authorization !== `Bearer ${token}`) return error(401, 'UNAUTHORIZED', 'authentication required', { 'www-authenticate': `Bearer realm="${realmUrl}",service="hostile",scope="repository:${repo}:pull"` });
+        if (kind === 'manifests' && reference === 'latest') {
+          res.writeHead(200, { 'content-type': OCI_MANIFEST, 'docker-content-digest': manifest.digest, 'content-length': manifestBytes.length });
+          return res.end(manifestBytes);
+        }
+        return error(404, 'MANIFEST_UNKNOWN', 'unknown');
+      }
+      case 'fanout-index':
+      case 'fanout-referrers': {
+        // A timer's turn before answering: requests sent together are open together.
+        setTimeout(() => {
+          const top = repo === 'fanout-index' ? { bytes: fanoutIndexOf().bytes, digest: fanoutIndexOf().digest, type: OCI_INDEX } : { bytes: manifestBytes, digest: manifest.digest, type: OCI_MANIFEST };
+          if (kind === 'manifests' && (reference === 'latest' || reference === top.digest)) {
+            res.writeHead(200, { 'content-type': top.type, 'docker-content-digest': top.digest, 'content-length': top.bytes.length });
+            return res.end(top.bytes);
+          }
+          if (kind === 'referrers') {
+            const body = reference === top.digest ? referrersIndexOf() : emptyIndex;
+            res.writeHead(200, { 'content-type': OCI_INDEX, 'content-length': body.length });
+            return res.end(body);
+          }
+          error(404, kind === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN', 'unknown');
+        }, 1);
+        return;
+      }
       case 'good':
         if (kind === 'manifests' && (reference === 'latest' || reference === manifest.digest)) {
           res.writeHead(200, { 'content-type': OCI_MANIFEST, 'docker-content-digest': manifest.digest, 'content-length': manifestBytes.length });
@@ -254,8 +368,18 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
     referrerTypes,
     tokenRequests: () => tokens,
     requestsTo: (repository) => requests.filter((r) => r.url.startsWith(`/v2/${repository}/`)),
+    realm: { host: realmHost, requests: realmRequests },
+    realmHere,
+    inFlight: {
+      now: () => open,
+      max: () => maxOpen,
+      reset: () => {
+        maxOpen = open;
+      },
+    },
+    fanoutIndexDigest: () => fanoutIndexOf().digest,
     async close() {
-      await Promise.all([stopServer(server), stopServer(other)]);
+      await Promise.all([stopServer(server), stopServer(other), stopServer(realm)]);
     },
   };
 }

@@ -159,8 +159,15 @@ interface Access {
   actions: string[];
 }
 
-/** The token server of the token variant: Basic or refresh-token authentication, ES256 JWTs with x5c. */
-async function startTokenServer(dir: string): Promise<{ url: string; requests: TokenRequest[]; certFile: string; mint(subject: string, access: Access[]): string; close(): Promise<void> }> {
+/**
+ * The token server of the token variant: Basic or refresh-token authentication, ES256 JWTs
+ * with x5c. It is also the registry's front door: everything but /token is passed through to
+ * docker-registry (`serve(backend)`), so the realm is on the registry's own origin, where a
+ * client sends credentials (it sends them to no other port).
+ */
+async function startTokenServer(
+  dir: string,
+): Promise<{ host: string; url: string; requests: TokenRequest[]; certFile: string; mint(subject: string, access: Access[]): string; serve(backend: string): void; close(): Promise<void> }> {
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=Test Token Signer', '-keyout', 'token.key', '-out', 'token.pem'], dir);
   const key = crypto.createPrivateKey(readFileSync(path.join(dir, 'token.key')));
   const certDer = new crypto.X509Certificate(readFileSync(path.join(dir, 'token.pem'))).raw;
@@ -185,7 +192,18 @@ async function startTokenServer(dir: string): Promise<{ url: string; requests: T
       return allowed.length ? [{ type, name, actions: allowed }] : [];
     });
 
+  let backend: string | undefined;
   const server = http.createServer((req, res) => {
+    if (backend && new URL(req.url ?? '/', 'http://token').pathname !== '/token') {
+      // Headers as they came (Host too: the registry's Location headers then name this door).
+      const upstream = http.request({ host: backend.split(':')[0], port: Number(backend.split(':')[1]), method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.writeHead(502).end());
+      req.pipe(upstream);
+      return;
+    }
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
@@ -226,7 +244,9 @@ async function startTokenServer(dir: string): Promise<{ url: string; requests: T
   });
   const host = await listenOnLoopback(server);
   return {
+    host,
     url: `http://${host}/token`,
+    serve: (address) => (backend = address),
     requests,
     certFile: path.join(dir, 'token.pem'),
     mint,
@@ -282,7 +302,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     void exited.then((code) => reject(new Error(`docker-registry exited (${code}) before listening:\n${output}`)));
   });
   const scheme = options.tls ? 'https' : 'http';
-  const url = `${scheme}://${address}`;
+  if (tokenServer && options.tls) throw new Error('the token variant has no TLS front door');
+  tokenServer?.serve(address);
+  const url = `${scheme}://${tokenServer?.host ?? address}`;
 
   const request = (target: string, init: RequestInit = {}): Promise<Response> => fetch(target, { ...init, ...(dispatcher ? { dispatcher } : {}) } as RequestInit);
 
@@ -408,7 +430,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   };
 
   return {
-    host: address,
+    host: tokenServer?.host ?? address,
     url,
     auth,
     ...(caPem ? { caPem } : {}),

@@ -13,5 +13,13 @@ export interface TreeItem {
 export interface TreeDoc {
   reference: string;
   digest: string;
-  manifests: Array<{ digest: string; platform: { os: string; architecture: string; variant?: string } | null; signatures: TreeItem[]; attestations: TreeItem[]; sboms: TreeItem[] }>;
+  manifests: Array<{
+    digest: string;
+    platform: { os: string; architecture: string; variant?: string } | null;
+    signatures: TreeItem[];
+    attestations: TreeItem[];
+    sboms: TreeItem[];
+    notRead?: { count: number; more: boolean };
+  }>;
+  platformsNotRead?: number;
 }

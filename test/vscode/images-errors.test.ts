@@ -319,6 +319,40 @@ describe('Images view: registry trouble is an error node, the rest keeps working
   });
 });
 
+describe('Images view: a registry listing thousands', function () {
+  this.timeout(60_000);
+
+  it('an index of 20,000 platforms with 15,000 referrers: 50 of each shown, "N more not read" nodes, and only what is expanded is read', async () => {
+    const reference = hostileRef('fanout-index');
+    await withPinned([reference], async () => {
+      await refreshAll();
+      const before = await recorded();
+      const kids = await children(await imageNode(reference));
+      const manifests = kids.filter((k): k is Extract<ImageNode, { kind: 'manifest' }> => k.kind === 'manifest');
+      assert.equal(manifests.length, 1 + 50, 'the index and 50 platforms');
+      const more = kids.at(-1);
+      assert.ok(more?.kind === 'notRead', `the last row says what was not read, not ${more?.kind}`);
+      assert.deepEqual([more.what, more.count], ['platforms', 20_000 - 50]);
+      const moreItem = await item(more);
+      assert.equal(label(moreItem), '19950 more not read');
+      assert.match(tooltip(moreItem), /sigstore\.images\.maxAttachments/);
+      const resolvedOnly = (await recorded()).requests.slice(before.requests.length).filter((r) => r.url.startsWith('/v2/fanout-index/'));
+      assert.deepEqual(resolvedOnly.map((r) => r.url), ['/v2/fanout-index/manifests/latest'], 'no platform is read before it is expanded');
+
+      const index = manifests[0]!;
+      const groups = await children(index);
+      const unread = groups.at(-1);
+      assert.ok(unread?.kind === 'notRead', `the index's last row says what was not read, not ${unread?.kind}`);
+      assert.deepEqual([unread.what, unread.count], ['attachments', 15_000 - 50]);
+      assert.equal(groups.filter((g) => g.kind === 'group').reduce((n, g) => n + (g.kind === 'group' ? g.items.length : 0), 0), 50);
+      const seen = (await recorded()).requests.slice(before.requests.length).filter((r) => r.url.startsWith('/v2/fanout-index/'));
+      // The tag; .sig, .att, .sbom and the referrers of the index; each of the 50 kept loads its referrer manifest (prefetched, then once more when verified).
+      assert.ok(seen.length <= 1 + 4 + 50 * 2, `${seen.length} requests`);
+      assert.ok(!seen.some((r) => r.url.includes(`/referrers/${manifests[1]!.digest}`)), 'a platform not expanded is not read');
+    });
+  });
+});
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -14,6 +14,11 @@
  * The view expands one level at a time: {@link resolveImage} (1 request), then
  * {@link attachmentsOf} per manifest digest; {@link listAttachments} does both for a CLI.
  * Registry problems with one source become {@link AttachmentProblem}s; the others still list.
+ *
+ * A registry's answers are untrusted: an index may list 20,000 platforms, a digest 15,000
+ * referrers, a `.sig` tag as many layers. At most `maxAttachments` platforms of an index and
+ * attachments of a manifest are read (default {@link DEFAULT_MAX_ATTACHMENTS}); the rest are
+ * counted as not read, for the view and the CLI to say so.
  */
 import { isDigest, shortDigest } from '../oci/digest';
 import { OciError } from '../oci/errors';
@@ -70,6 +75,10 @@ export const ANNOTATIONS = {
 const MAX_SIGNATURE_PAYLOAD_BYTES = 1024 * 1024;
 /** Referrer manifests fetched while listing one digest: a bound against hostile indexes. */
 const MAX_MANIFEST_FETCHES = 16;
+/** Platforms of an index, and attachments of a manifest, read unless asked otherwise. */
+export const DEFAULT_MAX_ATTACHMENTS = 50;
+/** The most a setting or flag may ask for. */
+export const MAX_ATTACHMENTS_LIMIT = 1000;
 
 export type AttachmentKind = 'signature' | 'attestation' | 'sbom' | 'other';
 /** How it was found: the referrers API, the referrers fallback tag `sha256-<hex>`, or a cosign tag `sha256-<hex>.sig|.att|.sbom`. */
@@ -136,9 +145,18 @@ export interface AttachmentProblem {
   readonly remedy?: string;
 }
 
+/** What the registry listed beyond the bound, left unread. */
+export interface NotRead {
+  readonly count: number;
+  /** The registry had more still (a referrers page not followed): `count` is a lower bound. */
+  readonly more: boolean;
+}
+
 export interface AttachmentList {
   readonly attachments: readonly Attachment[];
   readonly problems: readonly AttachmentProblem[];
+  /** Attachments listed by the registry and not read (over `maxAttachments`); absent when none. */
+  readonly notRead?: NotRead;
 }
 
 export interface PlatformManifest {
@@ -157,8 +175,10 @@ export interface ResolvedImage {
   /** Of the manifest or index, in bytes (for a descriptor naming it). */
   readonly size: number;
   readonly kind: 'index' | 'manifest';
-  /** For an index: the manifests it lists (Docker build attestation manifests left out). */
+  /** For an index: the manifests it lists (Docker build attestation manifests left out), at most `maxPlatforms`. */
   readonly platforms: readonly PlatformManifest[];
+  /** Platform manifests of the index beyond `maxPlatforms`, not read. */
+  readonly platformsNotRead: number;
 }
 
 export interface ManifestAttachments extends AttachmentList {
@@ -181,44 +201,70 @@ export function referenceOf(reference: string | ImageReference): ImageReference 
   return typeof reference === 'string' ? parseImageReference(reference) : reference;
 }
 
-/** Resolves a tag (or checks a digest) to the manifest or index it names: one request. */
-export async function resolveImage(client: RegistryClient, reference: string | ImageReference, options: { signal?: AbortSignal } = {}): Promise<ResolvedImage> {
+/** A count from a setting or a flag, within 1…MAX_ATTACHMENTS_LIMIT (a hand-edited value may hold anything). */
+export function attachmentLimit(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.min(MAX_ATTACHMENTS_LIMIT, Math.max(1, Math.floor(value))) : DEFAULT_MAX_ATTACHMENTS;
+}
+
+/**
+ * Resolves a tag (or checks a digest) to the manifest or index it names: one request. Keeps
+ * `maxPlatforms` platforms when given (listing), all of them otherwise (signing an index and
+ * each platform signs what the person was shown and confirmed).
+ */
+export async function resolveImage(client: RegistryClient, reference: string | ImageReference, options: { signal?: AbortSignal; maxPlatforms?: number } = {}): Promise<ResolvedImage> {
   const ref = referenceOf(reference);
   const fetched = await client.getManifest(ref, ref.digest ?? ref.tag ?? 'latest', options.signal);
-  const platforms: PlatformManifest[] =
-    fetched.kind === 'index'
-      ? fetched.manifest.manifests
-          .filter((d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest')
-          .map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size, ...(d.platform ? { platform: platformOf(d.platform) } : {}) }))
-      : [];
-  return { reference: ref, name: repositoryName(ref), digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, kind: fetched.kind, platforms };
+  const listed = fetched.kind === 'index' ? fetched.manifest.manifests.filter((d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest') : [];
+  const max = options.maxPlatforms === undefined ? listed.length : attachmentLimit(options.maxPlatforms);
+  const platforms = listed.slice(0, max).map((d): PlatformManifest => ({ digest: d.digest, mediaType: d.mediaType, size: d.size, ...(d.platform ? { platform: platformOf(d.platform) } : {}) }));
+  return { reference: ref, name: repositoryName(ref), digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, kind: fetched.kind, platforms, platformsNotRead: listed.length - platforms.length };
 }
 
 export interface ListingOptions {
   readonly signal?: AbortSignal;
   /** Start loading each signed attachment's content as soon as it is listed (for verifying it next). */
   readonly prefetch?: boolean;
+  /** Attachments read per manifest, and (listAttachments) platforms per index. Default {@link DEFAULT_MAX_ATTACHMENTS}. */
+  readonly maxAttachments?: number;
 }
 
 /**
  * Everything attached to one manifest (or index) digest: its cosign tags and referrers, read
- * concurrently. At most 5 requests (4 once the registry is known to lack the referrers API).
+ * concurrently. At most 5 requests (4 once the registry is known to lack the referrers API),
+ * and at most `maxAttachments` attachments kept, in the order .sig, .att, .sbom, referrers.
  */
 export async function attachmentsOf(client: RegistryClient, repository: string | ImageReference, digest: string, options: ListingOptions = {}): Promise<AttachmentList> {
   const repo = referenceOf(repository);
   if (!isDigest(digest)) throw new OciError('BAD_REFERENCE', `"${String(digest).slice(0, 80)}" is not a sha256 or sha512 digest.`);
-  // Loading signed content as soon as its source is listed overlaps it with the slower sources.
+  const max = attachmentLimit(options.maxAttachments);
+  // Loading signed content as soon as its source is listed overlaps it with the slower sources;
+  // never more loads than attachments kept.
+  let prefetches = max;
   const started = (list: AttachmentList): AttachmentList => {
-    if (options.prefetch) for (const a of list.attachments) if (a.signed) a.load(options.signal).catch(() => undefined);
+    if (options.prefetch) {
+      for (const a of list.attachments) {
+        if (prefetches <= 0) break;
+        if (!a.signed) continue;
+        prefetches--;
+        a.load(options.signal).catch(() => undefined);
+      }
+    }
     return list;
   };
   const parts = await Promise.all([
-    cosignTagAttachments(client, repo, digest, 'sig', options.signal).then(started),
-    cosignTagAttachments(client, repo, digest, 'att', options.signal).then(started),
-    cosignTagAttachments(client, repo, digest, 'sbom', options.signal).then(started),
-    referrerAttachments(client, repo, digest, options.signal).then(started),
+    cosignTagAttachments(client, repo, digest, 'sig', options.signal, max).then(started),
+    cosignTagAttachments(client, repo, digest, 'att', options.signal, max).then(started),
+    cosignTagAttachments(client, repo, digest, 'sbom', options.signal, max).then(started),
+    referrerAttachments(client, repo, digest, options.signal, max).then(started),
   ]);
-  return { attachments: parts.flatMap((p) => p.attachments), problems: parts.flatMap((p) => p.problems) };
+  const all = parts.flatMap((p) => p.attachments);
+  const count = all.length - Math.min(all.length, max) + parts.reduce((n, p) => n + (p.notRead?.count ?? 0), 0);
+  const more = parts.some((p) => p.notRead?.more === true);
+  return { attachments: all.slice(0, max), problems: parts.flatMap((p) => p.problems), ...notRead(count, more) };
+}
+
+function notRead(count: number, more = false): { notRead?: NotRead } {
+  return count > 0 || more ? { notRead: { count, more } } : {};
 }
 
 /**
@@ -227,7 +273,7 @@ export async function attachmentsOf(client: RegistryClient, repository: string |
  * whether the registry has a referrers API, so the platforms do not ask again.
  */
 export async function listAttachments(client: RegistryClient, reference: string | ImageReference, options: ListingOptions & { platforms?: boolean } = {}): Promise<ImageAttachments> {
-  const image = await resolveImage(client, reference, options);
+  const image = await resolveImage(client, reference, { ...(options.signal ? { signal: options.signal } : {}), maxPlatforms: attachmentLimit(options.maxAttachments) });
   const top = await attachmentsOf(client, image.reference, image.digest, options);
   const manifests: ManifestAttachments[] = [{ digest: image.digest, mediaType: image.mediaType, ...top }];
   if (options.platforms !== false) {
@@ -239,8 +285,8 @@ export async function listAttachments(client: RegistryClient, reference: string 
 
 // --- cosign tags -------------------------------------------------------------------------
 
-/** The layers of `sha256-<hex>.<suffix>`: one attachment each. One request. */
-export async function cosignTagAttachments(client: RegistryClient, repo: ImageReference, digest: string, suffix: 'sig' | 'att' | 'sbom', signal?: AbortSignal): Promise<AttachmentList> {
+/** The layers of `sha256-<hex>.<suffix>`: one attachment each, the first `max`. One request. */
+export async function cosignTagAttachments(client: RegistryClient, repo: ImageReference, digest: string, suffix: 'sig' | 'att' | 'sbom', signal?: AbortSignal, max = DEFAULT_MAX_ATTACHMENTS): Promise<AttachmentList> {
   const tag = `${digest.replace(':', '-')}.${suffix}`;
   const location = `${repositoryName(repo)}:${tag}`;
   let fetched: FetchedManifest | undefined;
@@ -257,7 +303,7 @@ export async function cosignTagAttachments(client: RegistryClient, repo: ImageRe
     };
   }
   const layers = fetched.manifest.layers;
-  const attachments = layers.map((layer, i): Attachment => {
+  const attachments = layers.slice(0, max).map((layer, i): Attachment => {
     const annotations = layer.annotations ?? {};
     const kind: AttachmentKind = suffix === 'sig' ? 'signature' : suffix === 'att' ? 'attestation' : 'sbom';
     const format: AttachmentFormat =
@@ -282,7 +328,7 @@ export async function cosignTagAttachments(client: RegistryClient, repo: ImageRe
       }),
     };
   });
-  return { attachments, problems: [] };
+  return { attachments, problems: [], ...notRead(layers.length - attachments.length) };
 }
 
 // --- referrers ---------------------------------------------------------------------------
@@ -323,16 +369,18 @@ function unclassified(d: Descriptor): boolean {
  * `.sig` tag: cosign 2.5 writes the image's whole signature set into each), cost one manifest
  * request each.
  */
-export async function referrerAttachments(client: RegistryClient, repo: ImageReference, digest: string, signal?: AbortSignal): Promise<AttachmentList> {
-  let answer: { source: ReferrersSource; manifests: Descriptor[] };
+export async function referrerAttachments(client: RegistryClient, repo: ImageReference, digest: string, signal?: AbortSignal, max = DEFAULT_MAX_ATTACHMENTS): Promise<AttachmentList> {
+  let answer: { source: ReferrersSource; manifests: Descriptor[]; more?: boolean };
   try {
-    answer = await client.referrers(repo, digest, { signal });
+    answer = await client.referrers(repo, digest, { signal, enough: max });
   } catch (e) {
     return { attachments: [], problems: [problemOf(e, 'referrers', `the referrers of ${repositoryName(repo)}@${shortDigest(digest)}`)] };
   }
   const problems: AttachmentProblem[] = [];
   const known = new Map<string, FetchedManifest>();
-  const needed = answer.manifests.filter((d) => unclassified(d) || classifyReferrer(d.artifactType, d.annotations ?? {}).format === 'simple-signing').slice(0, MAX_MANIFEST_FETCHES);
+  const listed = answer.manifests.slice(0, max);
+  let unread = answer.manifests.length - listed.length;
+  const needed = listed.filter((d) => unclassified(d) || classifyReferrer(d.artifactType, d.annotations ?? {}).format === 'simple-signing').slice(0, MAX_MANIFEST_FETCHES);
   await Promise.all(
     needed.map(async (d) => {
       try {
@@ -343,7 +391,11 @@ export async function referrerAttachments(client: RegistryClient, repo: ImageRef
     }),
   );
   const attachments: Attachment[] = [];
-  for (const d of answer.manifests) {
+  for (const d of listed) {
+    if (attachments.length >= max) {
+      unread++;
+      continue;
+    }
     const fetched = known.get(d.digest);
     let artifactType = d.artifactType;
     let annotations: Readonly<Record<string, string>> = d.annotations ?? {};
@@ -358,7 +410,9 @@ export async function referrerAttachments(client: RegistryClient, repo: ImageRef
     if (c.format === 'simple-signing' && fetched?.kind === 'manifest') {
       // One attachment per signature layer, as for a .sig tag.
       const layers = fetched.manifest.layers.filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE);
-      layers.forEach((layer, i) => {
+      const room = max - attachments.length;
+      unread += Math.max(0, layers.length - room);
+      layers.slice(0, room).forEach((layer, i) => {
         const layerAnnotations = layer.annotations ?? {};
         attachments.push({
           ...common,
@@ -388,7 +442,7 @@ export async function referrerAttachments(client: RegistryClient, repo: ImageRef
       load: once((s) => loadReferrer(client, repo, d, fetched, c.format, s)),
     });
   }
-  return { attachments, problems };
+  return { attachments, problems, ...notRead(unread, answer.more) };
 }
 
 async function loadReferrer(client: RegistryClient, repo: ImageReference, d: Descriptor, known: FetchedManifest | undefined, format: AttachmentFormat, signal?: AbortSignal): Promise<LoadedAttachment> {

@@ -10,6 +10,11 @@
  * - cosign DSSE envelopes (`.att` layers): envelope + certificate + Rekor bundle annotations as
  *   a v0.1 bundle; the in-toto statement must have the image digest as a subject.
  * - Sigstore bundle referrers: verified as a bundle about the image digest.
+ * - One rule for all three: a valid signature whose signed claims name another repository
+ *   (the payload's `docker-reference`, the statement's subject names for this digest, as cosign
+ *   writes them: `host/path`) than the one it was found in is `untrusted` here, whoever signed
+ *   it: "signed for ghcr.io/a/b, found on ghcr.io/c/d". Copies and mirrors keep the original's
+ *   signatures (cosign copy does); the digest binds the content, not where it may be used.
  * - SBOMs and other unsigned artifacts are not evidence: {@link verifyAttachment} returns
  *   undefined and their state is `unsigned`, distinct from the five states (nothing was
  *   checked, nothing failed). Notary signatures are listed as `unverifiable`.
@@ -126,9 +131,9 @@ async function verifyContent(attachment: Attachment, imageDigest: string, ref: I
       case 'simple-signing':
         return await verifySimpleSigning(run, loaded, imageDigest, ref, inputs);
       case 'dsse-envelope':
-        return await verifyEnvelope(run, loaded, attachment, hex, inputs);
+        return await verifyEnvelope(run, loaded, attachment, hex, ref, inputs);
       default:
-        return await verifyReferrerBundle(run, loaded, imageDigest, hex, inputs);
+        return await verifyReferrerBundle(run, loaded, attachment, imageDigest, hex, ref, inputs);
     }
   } catch (e) {
     if (isCancellation(e)) throw e;
@@ -191,9 +196,45 @@ async function verifySimpleSigning(run: EvidenceBuilder, loaded: LoadedAttachmen
   if ('error' in root) return run.stop('timestamps', 'unverifiable', root.error, root.remedy);
   const tail = await verifyBundleObject(run.companion, bundle, bytesArtifact(loaded.contentDigest, payload), { trustedRoot: root, keys: inputs.publicKeys, kind: 'cosign-signature' });
   const joined = joinEvidence(run, tail);
-  if (!elsewhere || joined.state !== 'verified') return joined;
-  const message = `A valid signature, made for ${signedReference}, not ${repository}.`;
-  return { ...joined, state: 'untrusted', summary: message, failure: { check: 'artifact-binding', message, remedy: REMEDY.otherRepository } };
+  return elsewhere ? signedElsewhere(joined, 'signature', [signedReference], ref) : joined;
+}
+
+/**
+ * A verified signature whose signed claims name only other repositories than `ref`: untrusted
+ * here (anything short of verified stays as it is: a bad signature is bad wherever it is).
+ */
+function signedElsewhere(evidence: Evidence, noun: string, claimed: readonly string[], ref: ImageReference): Evidence {
+  if (evidence.state !== 'verified' || claimed.length === 0) return evidence;
+  const message = `A valid ${noun}, signed for ${claimed.join(', ')}, found on ${ref.registry}/${ref.repository}.`;
+  return { ...evidence, state: 'untrusted', summary: message, failure: { check: 'artifact-binding', message, remedy: REMEDY.otherRepository } };
+}
+
+/**
+ * The repositories an in-toto statement names for the image `hex`, when none of them is `ref`:
+ * its subjects with that sha256 whose name is a repository with its registry (`host/path`, as
+ * cosign writes them). A name that is no such repository (a file name, a purl) claims nothing.
+ */
+function otherRepositories(evidence: Evidence, hex: string, ref: ImageReference): string[] {
+  const named: string[] = [];
+  for (const subject of evidence.bundle?.subjects ?? []) {
+    if (subject.sha256 !== hex || !hasRegistry(subject.name)) continue;
+    if (sameRepository(subject.name, ref)) return [];
+    try {
+      referenceOf(subject.name);
+      if (!named.includes(subject.name)) named.push(subject.name);
+    } catch {
+      // Not a reference: no claim about where it belongs.
+    }
+  }
+  return named.slice(0, 3);
+}
+
+/** `host[:port]/path`: a first component that is a registry by Docker's rule (a `.` or `:`, or localhost). */
+function hasRegistry(name: string): boolean {
+  const slash = name.indexOf('/');
+  if (slash <= 0) return false;
+  const first = name.slice(0, slash);
+  return /[.:]/.test(first) || first === 'localhost';
 }
 
 /**
@@ -229,7 +270,7 @@ interface EnvelopeJSON {
   signatures: Array<{ sig: string; keyid?: string }>;
 }
 
-async function verifyEnvelope(run: EvidenceBuilder, loaded: LoadedAttachment, attachment: Attachment, hex: string, inputs: TrustInputs): Promise<Evidence> {
+async function verifyEnvelope(run: EvidenceBuilder, loaded: LoadedAttachment, attachment: Attachment, hex: string, ref: ImageReference, inputs: TrustInputs): Promise<Evidence> {
   const envelope = envelopeOf(loaded.content);
   if (!envelope) return run.stop('parse', 'failed', 'The layer is not a DSSE envelope (payloadType, payload and signatures).', REMEDY.payload);
   run.pass('parse', `DSSE envelope (${envelope.payloadType}), ${envelope.signatures.length} signature(s)`);
@@ -276,7 +317,7 @@ async function verifyEnvelope(run: EvidenceBuilder, loaded: LoadedAttachment, at
   const claimed = attachment.predicateType;
   const actual = tail.bundle?.predicateType;
   if (claimed && actual && claimed !== actual) run.notes.push(`The layer's predicateType annotation says ${claimed}; the signed statement says ${actual}.`);
-  return joinEvidence(run, tail);
+  return signedElsewhere(joinEvidence(run, tail), 'attestation', otherRepositories(tail, hex, ref), ref);
 }
 
 function envelopeOf(content: Buffer): EnvelopeJSON | undefined {
@@ -293,7 +334,7 @@ function envelopeOf(content: Buffer): EnvelopeJSON | undefined {
 
 // --- Sigstore bundle referrers -----------------------------------------------------------
 
-async function verifyReferrerBundle(run: EvidenceBuilder, loaded: LoadedAttachment, imageDigest: string, hex: string, inputs: TrustInputs): Promise<Evidence> {
+async function verifyReferrerBundle(run: EvidenceBuilder, loaded: LoadedAttachment, attachment: Attachment, imageDigest: string, hex: string, ref: ImageReference, inputs: TrustInputs): Promise<Evidence> {
   let json: unknown;
   try {
     json = JSON.parse(loaded.content.toString('utf8'));
@@ -306,7 +347,8 @@ async function verifyReferrerBundle(run: EvidenceBuilder, loaded: LoadedAttachme
   if ('error' in root) return run.stop('timestamps', 'unverifiable', root.error, root.remedy);
   const tail = await verifyBundleObject(run.companion, json, digestArtifact(hex), { trustedRoot: root, keys: inputs.publicKeys, kind: 'sigstore-bundle' });
   const head = run.finish();
-  return { ...tail, checks: [...head.checks, ...tail.checks], notes: [...run.notes, ...tail.notes] };
+  const joined: Evidence = { ...tail, checks: [...head.checks, ...tail.checks], notes: [...run.notes, ...tail.notes] };
+  return signedElsewhere(joined, attachment.kind === 'signature' ? 'signature' : 'attestation', otherRepositories(tail, hex, ref), ref);
 }
 
 // --- helpers -----------------------------------------------------------------------------

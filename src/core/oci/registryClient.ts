@@ -4,8 +4,9 @@
  * PUTs) with a `pull,push` scope. Every answer is untrusted: objects asked for by digest are
  * checked against it, bodies are capped while they stream, every request has a timeout and
  * honours the caller's AbortSignal, only blob downloads follow redirects (and uploads only their
- * registry's own Location), and credentials never reach another host or travel over plain
- * HTTP to a non-loopback host.
+ * registry's own Location), credentials never reach another origin (but for a same-site
+ * HTTPS token service, see mayReceiveCredentials) or travel over plain HTTP to a non-loopback
+ * host, at most 6 requests are in flight per origin, and every list it pages through is capped.
  */
 import { basicAuthorization, parseAuthenticate, parseTokenResponse, repositoryScope, TokenCache, type Challenge, type RegistryCredential, type RepositoryAccess } from './auth';
 import { digestHasher, digestTag, isDigest, sha256Digest, shortDigest } from './digest';
@@ -36,6 +37,10 @@ export interface RegistryClientOptions {
   readonly tagPageSize?: number;
   /** listTags stops after this many pages. Default 100. */
   readonly maxTagPages?: number;
+  /** listTags stops once it has this many tags. Default 10,000. */
+  readonly maxTags?: number;
+  /** Requests in flight at once to one origin (a registry, its token service, its blob store). Default 6. */
+  readonly maxRequestsPerRegistry?: number;
 }
 
 export type ReferrersSource = 'referrers' | 'fallback-tag';
@@ -110,6 +115,7 @@ export class RegistryClient {
   private readonly maxBlobBytes: number;
   private readonly tagPageSize: number;
   private readonly maxTagPages: number;
+  private readonly maxTags: number;
   private readonly tokens = new TokenCache();
   private readonly states = new Map<string, RegistryState>();
   private readonly credentialLookups = new Map<string, Promise<CredentialLookup>>();
@@ -122,12 +128,14 @@ export class RegistryClient {
       timeoutMs,
       caCertificates: options.caCertificates,
       userAgent: options.userAgent ?? CLIENT_ID,
+      ...(options.maxRequestsPerRegistry !== undefined ? { maxPerOrigin: options.maxRequestsPerRegistry } : {}),
     });
     this.credentials = options.credentials;
     this.insecure = new Set((options.insecureRegistries ?? []).map((r) => r.trim().replace(/^https?:\/\//i, '').replace(/\/+$/, '').toLowerCase()));
     this.maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
     this.tagPageSize = options.tagPageSize ?? 1000;
     this.maxTagPages = options.maxTagPages ?? 100;
+    this.maxTags = options.maxTags ?? 10_000;
   }
 
   /** HTTP requests made so far: registry, token and redirect requests, failed ones included. */
@@ -244,7 +252,8 @@ export class RegistryClient {
 
   /**
    * The repository's tags, page by page (`?n=`, `Link: <…>; rel="next"`). Stops on an empty
-   * page, a page with no new tag, a repeated or foreign next URL, or after maxTagPages pages.
+   * page, a page with no new tag, a repeated or foreign next URL, after maxTagPages pages, or
+   * with maxTags tags (the rest of a longer page is dropped).
    */
   async listTags(ref: ImageReference, signal?: AbortSignal): Promise<string[]> {
     const base = `/v2/${ref.repository}/tags/list`;
@@ -261,13 +270,14 @@ export class RegistryClient {
       const pageTags = tagsOf(body, nameOf(ref));
       let added = 0;
       for (const t of pageTags) {
+        if (tags.length >= this.maxTags) break;
         if (!TAG.test(t) || known.has(t)) continue;
         known.add(t);
         tags.push(t);
         added++;
       }
       const link = parseNextLink(exchange.response.headers.get('link'), exchange.url);
-      if (added === 0 || !link) break;
+      if (added === 0 || !link || tags.length >= this.maxTags) break;
       if (link.origin !== exchange.url.origin || link.pathname !== exchange.url.pathname) break;
       next = `${link.pathname}${link.search}`;
     }
@@ -277,9 +287,11 @@ export class RegistryClient {
   /**
    * The OCI 1.1 referrers of a digest: the referrers API first (a 404, 400 or non-JSON answer
    * means the registry has none, remembered per registry), else the `sha256-<hex>` fallback
-   * tag's index. Filtered by `artifactType` when given. Says which source answered.
+   * tag's index. Filtered by `artifactType` when given. Says which source answered. With
+   * `enough`, the API's pages stop being followed once that many referrers are known; `more`
+   * then says a next page was left unread.
    */
-  async referrers(ref: ImageReference, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<{ source: ReferrersSource; manifests: Descriptor[] }> {
+  async referrers(ref: ImageReference, digest: string, options: { artifactType?: string; signal?: AbortSignal; enough?: number } = {}): Promise<{ source: ReferrersSource; manifests: Descriptor[]; more?: boolean }> {
     if (!isDigest(digest)) throw new OciError('BAD_REFERENCE', `"${String(digest).slice(0, 80)}" is not a sha256 or sha512 digest.`);
     const { artifactType, signal } = options;
     const state = this.stateOf(registryEndpoint(ref.registry));
@@ -290,7 +302,8 @@ export class RegistryClient {
       const status = exchange.response.status;
       const contentType = baseMediaType(exchange.response.headers.get('content-type'));
       if (status === 200 && (contentType === OCI_INDEX || contentType === 'application/json')) {
-        return { source: 'referrers', manifests: filterByArtifactType(await this.referrerPages(ref, exchange, what, signal), artifactType) };
+        const pages = await this.referrerPages(ref, exchange, what, signal, options.enough ?? Infinity);
+        return { source: 'referrers', manifests: filterByArtifactType(pages.manifests, artifactType), ...(pages.more ? { more: true } : {}) };
       }
       if (status === 200 || status === 404 || status === 400 || status === 405) {
         const text = await exchange.text(MAX_ERROR_BODY_BYTES);
@@ -313,9 +326,9 @@ export class RegistryClient {
   /**
    * The referrers API's answer, following `Link: <…>; rel="next"` (OCI distribution 1.1 lets a
    * registry page it) on the same origin and path, at most MAX_REFERRER_PAGES pages, stopping
-   * at a repeated URL or a page that adds nothing new.
+   * at a repeated URL or a page that adds nothing new, or once `enough` referrers are known.
    */
-  private async referrerPages(ref: ImageReference, first: Exchange, what: string, signal?: AbortSignal): Promise<Descriptor[]> {
+  private async referrerPages(ref: ImageReference, first: Exchange, what: string, signal: AbortSignal | undefined, enough: number): Promise<{ manifests: Descriptor[]; more: boolean }> {
     const all: Descriptor[] = [];
     const seen = new Set<string>();
     const visited = new Set<string>([`${first.url.pathname}${first.url.search}`]);
@@ -333,13 +346,14 @@ export class RegistryClient {
       }
       const link = parseNextLink(exchange.response.headers.get('link'), exchange.url);
       const next = link && link.origin === exchange.url.origin && link.pathname === exchange.url.pathname ? `${link.pathname}${link.search}` : undefined;
-      if (added === 0 || !next || visited.has(next) || page >= MAX_REFERRER_PAGES) break;
+      if (added === 0 || !next || visited.has(next)) break;
+      if (page >= MAX_REFERRER_PAGES || all.length >= enough) return { manifests: all, more: true };
       visited.add(next);
       const sent = await this.send(ref, next, { accept: OCI_INDEX, signal });
       if (sent.exchange.response.status !== 200) throw await this.statusError(sent.exchange, ref, what, sent.authorization);
       exchange = sent.exchange;
     }
-    return all;
+    return { manifests: all, more: false };
   }
 
   // --- writes ----------------------------------------------------------------------------
@@ -632,7 +646,8 @@ export class RegistryClient {
       throw new OciError('INSECURE_REGISTRY', `${nameOf(ref)} sends us for tokens to ${realm.host} over plain HTTP.`, `If you trust the network to ${realm.host}, add it to the insecure registries setting.`);
     }
     const lookup = await this.usableCredential(ref, state);
-    const credential = lookup.credential && RegistryClient.mayCarryCredentials(realm) && sameSite(realm, endpointOf(ref)) ? lookup.credential : undefined;
+    const registryOrigin = new URL(`${state.scheme ?? 'https'}://${endpoint}`);
+    const credential = lookup.credential && RegistryClient.mayCarryCredentials(realm) && mayReceiveCredentials(realm, registryOrigin) ? lookup.credential : undefined;
     const fresh = { realm: challenge.realm, ...(challenge.service !== undefined ? { service: challenge.service } : {}), scope: challenge.scope };
     if (credential?.registryToken) {
       return { header: `Bearer ${credential.registryToken}`, kind: 'bearer', usedCredentials: true, user: credential.username, fresh };
@@ -953,22 +968,23 @@ function withScope(ours: string, challenged: string | undefined): string {
   return [ours, ...rest].join(' ');
 }
 
-function endpointOf(ref: ImageReference): string {
-  return registryEndpoint(ref.registry);
-}
-
 /**
- * Whether a token service may see the registry's credentials: the registry's own host, or a
- * host of the same site (Docker Hub's registry-1.docker.io sends us to auth.docker.io). A
- * registry naming a token service elsewhere gets an anonymous token request instead.
+ * Whether a token service may see the registry's credentials: the registry's own origin
+ * (scheme, host and port), or an HTTPS realm on the default port of the registry's host or of
+ * a host of the same site, for an HTTPS registry: Docker Hub's registry-1.docker.io sends us to
+ * auth.docker.io, a GitLab registry on :5050 to its GitLab's https://host/jwt/auth. Another
+ * port, a plain-HTTP realm for an HTTPS registry, or another site gets an anonymous token
+ * request instead: a port is another server, perhaps someone else's.
  */
-function sameSite(realm: URL, endpoint: string): boolean {
-  const registryHost = new URL(`https://${endpoint}`).hostname;
-  if (realm.hostname === registryHost) return true;
+function mayReceiveCredentials(realm: URL, registry: URL): boolean {
+  if (realm.origin === registry.origin) return true;
+  if (realm.protocol !== 'https:' || registry.protocol !== 'https:' || realm.port !== '') return false;
+  if (realm.hostname === registry.hostname) return true;
   // IP addresses and single names (localhost) have no site beyond themselves.
-  if (/^[\d.]+$|^\[|:/.test(registryHost) || !registryHost.includes('.')) return false;
+  const named = (host: string) => !/^[\d.]+$|^\[|:/.test(host) && host.includes('.');
+  if (!named(registry.hostname) || !named(realm.hostname)) return false;
   const site = (host: string) => host.split('.').slice(-2).join('.');
-  return site(realm.hostname) === site(registryHost);
+  return site(realm.hostname) === site(registry.hostname);
 }
 
 /** Blob downloads by key: in flight, then (if small) kept until the byte budget needs the room. */

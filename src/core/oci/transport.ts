@@ -12,6 +12,8 @@ export interface TransportOptions {
   readonly timeoutMs: number;
   readonly caCertificates?: readonly string[];
   readonly userAgent: string;
+  /** Requests in flight at once to one origin (scheme, host, port); the rest wait their turn. Default 6. */
+  readonly maxPerOrigin?: number;
 }
 
 export interface SendInit {
@@ -54,11 +56,89 @@ function isCertificateError(cause: Cause): boolean {
   return /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME_MISMATCH/.test(code);
 }
 
+/** Browsers' and Docker's own number of connections per host. */
+export const DEFAULT_REQUESTS_PER_ORIGIN = 6;
+
+/**
+ * Turns to send a request, per origin: a hostile index of 20,000 platforms must not open
+ * 20,000 sockets. A turn is held from sending until the body is read or discarded, the
+ * request fails or its timeout fires; waiting turns are served in order.
+ */
+class OriginTurns {
+  private readonly origins = new Map<string, { active: number; waiting: Array<() => void> }>();
+  /** One abort listener per signal, whatever the number of requests waiting on it. */
+  private readonly watched = new WeakMap<AbortSignal, Set<() => void>>();
+
+  constructor(private readonly max: number) {}
+
+  /**
+   * The function that gives the turn back (idempotent): at once when one is free, else a
+   * promise of it, rejected with CANCELLED if `signal` aborts while waiting.
+   */
+  take(origin: string, signal?: AbortSignal): (() => void) | Promise<() => void> {
+    let entry = this.origins.get(origin);
+    if (!entry) this.origins.set(origin, (entry = { active: 0, waiting: [] }));
+    const queue = entry;
+    const turn = () => {
+      let given = false;
+      return () => {
+        if (given) return;
+        given = true;
+        // The turn passes straight to the next in line, or the count drops.
+        const next = queue.waiting.shift();
+        if (next) return next();
+        queue.active--;
+        if (queue.active === 0) this.origins.delete(origin);
+      };
+    };
+    if (queue.active < this.max) {
+      queue.active++;
+      return turn();
+    }
+    return new Promise<() => void>((resolve, reject) => {
+      const go = () => {
+        unwatch();
+        resolve(turn());
+      };
+      const unwatch = signal
+        ? this.watch(signal, () => {
+            const at = queue.waiting.indexOf(go);
+            if (at >= 0) queue.waiting.splice(at, 1);
+            reject(cancelled());
+          })
+        : () => undefined;
+      queue.waiting.push(go);
+    });
+  }
+
+  private watch(signal: AbortSignal, cancel: () => void): () => void {
+    let waiters = this.watched.get(signal);
+    if (!waiters) {
+      const set = (waiters = new Set());
+      this.watched.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const c of [...set]) c();
+          set.clear();
+        },
+        { once: true },
+      );
+    }
+    const set = waiters;
+    set.add(cancel);
+    return () => set.delete(cancel);
+  }
+}
+
 export class Transport {
   private count = 0;
   private dispatcher: Promise<unknown> | undefined;
+  private readonly turns: OriginTurns;
 
-  constructor(private readonly options: TransportOptions) {}
+  constructor(private readonly options: TransportOptions) {
+    this.turns = new OriginTurns(Math.max(1, options.maxPerOrigin ?? DEFAULT_REQUESTS_PER_ORIGIN));
+  }
 
   get requestCount(): number {
     return this.count;
@@ -71,17 +151,25 @@ export class Transport {
   async send(url: URL, init: SendInit = {}): Promise<Exchange> {
     const { signal } = init;
     if (signal?.aborted) throw cancelled();
+    const turn = this.turns.take(url.origin, signal);
+    const giveBack = typeof turn === 'function' ? turn : await turn;
+    // The timeout starts with the turn: waiting in line is not the registry being slow.
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
+      giveBack();
     }, this.options.timeoutMs);
-    const onAbort = () => controller.abort();
+    const onAbort = () => {
+      controller.abort();
+      giveBack();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     const finish = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      giveBack();
     };
     const failure = (e: unknown): Error => {
       finish();
@@ -93,7 +181,13 @@ export class Transport {
       return this.networkError(url, e);
     };
 
-    const dispatcher = await this.dispatcherFor(url);
+    let dispatcher: unknown;
+    try {
+      dispatcher = await this.dispatcherFor(url);
+    } catch (e) {
+      finish();
+      throw e;
+    }
     this.count++;
     let response: Response;
     try {

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import {
   attachmentsOf,
   classifyReferrer,
+  DEFAULT_MAX_ATTACHMENTS,
   listAttachments,
+  resolveImage,
   type Attachment,
   type LoadedAttachment,
 } from '../../../src/core/images/attachments';
@@ -40,7 +42,8 @@ const ISSUER = 'https://token.actions.githubusercontent.com';
 class StubRegistry {
   readonly manifests = new Map<string, FetchedManifest>();
   readonly blobs = new Map<string, Buffer>();
-  referrers: Descriptor[] | undefined = undefined;
+  /** The referrers of every digest, or of each digest. */
+  referrers: Descriptor[] | ((digest: string) => Descriptor[]) | undefined = undefined;
   referrersSource: 'referrers' | 'fallback-tag' = 'fallback-tag';
   failing = new Map<string, OciError>();
   calls: string[] = [];
@@ -71,7 +74,7 @@ class StubRegistry {
       },
       referrers: async (_ref: ImageReference, digest: string) => {
         take(`referrers ${digest}`);
-        return { source: this.referrersSource, manifests: this.referrers ?? [] };
+        return { source: this.referrersSource, manifests: typeof this.referrers === 'function' ? this.referrers(digest) : (this.referrers ?? []) };
       },
     } as unknown as RegistryClient;
   }
@@ -112,10 +115,21 @@ function pae(type: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${payload.length} `), payload]);
 }
 
-function envelope(key: KeyObject, subjectDigest: string, predicateType = 'https://slsa.dev/provenance/v1'): Buffer {
-  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: REPO, digest: { sha256: subjectDigest.slice(7) } }], predicateType, predicate: {} }));
+function envelope(key: KeyObject, subjectDigest: string, predicateType = 'https://slsa.dev/provenance/v1', names: readonly string[] = [REPO]): Buffer {
+  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: names.map((name) => ({ name, digest: { sha256: subjectDigest.slice(7) } })), predicateType, predicate: {} }));
   const type = 'application/vnd.in-toto+json';
   return Buffer.from(JSON.stringify({ payloadType: type, payload: statement.toString('base64'), signatures: [{ keyid: '', sig: sign('sha256', pae(type, statement), key).toString('base64') }] }));
+}
+
+/** A key-signed Sigstore bundle v0.3 around the envelope, nothing logged: what `cosign sign --new-bundle-format --tlog-upload=false` attaches as a referrer. */
+function bundleOf(dsse: Buffer): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      mediaType: BUNDLE,
+      verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+      dsseEnvelope: JSON.parse(dsse.toString('utf8')) as object,
+    }),
+  );
 }
 
 /** A hand-made attachment whose content is `content`. */
@@ -265,6 +279,82 @@ describe('image attachments: listing', () => {
   });
 });
 
+describe('image attachments: a registry listing thousands', () => {
+  const loads = (calls: readonly string[]) => calls.filter((c) => c.startsWith('blob') || /^manifest sha256:/.test(c)).length;
+
+  it('an index of 20,000 platforms and a digest with 15,000 referrers: reads 50 of each, counts the rest as not read', async () => {
+    const reg = new StubRegistry();
+    const platforms = Array.from({ length: 20_000 }, (_, i) => ({ mediaType: OCI_MANIFEST, digest: sha256(`platform ${i}`), size: 1, platform: { os: 'linux', architecture: `a${i}` } }));
+    const index = reg.manifest('latest', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: platforms });
+    const referrers = Array.from({ length: 15_000 }, (_, i): Descriptor => ({ mediaType: OCI_MANIFEST, digest: sha256(`referrer ${i}`), size: 1, artifactType: BUNDLE }));
+    reg.referrersSource = 'referrers';
+    reg.referrers = (digest) => (digest === index.digest ? referrers : []);
+    const listing = await listAttachments(reg.client, `${REPO}:latest`, { prefetch: true });
+    assert.equal(DEFAULT_MAX_ATTACHMENTS, 50);
+    assert.equal(listing.image.platforms.length, 50);
+    assert.equal(listing.image.platformsNotRead, 20_000 - 50);
+    assert.equal(listing.manifests.length, 51);
+    assert.equal(listing.manifests[0]!.attachments.length, 50);
+    assert.deepEqual(listing.manifests[0]!.notRead, { count: 15_000 - 50, more: false });
+    assert.equal(listing.manifests[1]!.notRead, undefined, 'nothing left unread: no count');
+    // The tag, 4 listing requests per manifest read, and one prefetch per attachment kept.
+    assert.ok(reg.calls.length <= 1 + 51 * 4 + 50, `${reg.calls.length} requests`);
+    // Signing an index and each platform asks for all of them, as the person confirmed.
+    const whole = await resolveImage(reg.client, `${REPO}:latest`);
+    assert.deepEqual([whole.platforms.length, whole.platformsNotRead], [20_000, 0]);
+    const few = await listAttachments(reg.client, `${REPO}:latest`, { maxAttachments: 3 });
+    assert.deepEqual([few.manifests.length, few.image.platformsNotRead, few.manifests[0]!.attachments.length, few.manifests[0]!.notRead?.count], [4, 20_000 - 3, 3, 15_000 - 3]);
+  });
+
+  it('counts cosign-tag layers and simple-signing referrer layers against the same bound, in the order .sig, .att, .sbom, referrers', async () => {
+    const reg = new StubRegistry();
+    const layers = (n: number, mediaType: string) => Array.from({ length: n }, (_, i) => ({ bytes: `layer ${mediaType} ${i}`, mediaType, annotations: { 'dev.cosignproject.cosign/signature': 'AAAA' } }));
+    reg.cosignTag(IMAGE, 'sig', layers(8, SIMPLE));
+    reg.cosignTag(IMAGE, 'att', layers(5, DSSE));
+    reg.referrers = [
+      { mediaType: OCI_MANIFEST, digest: sha256('r1'), size: 1, artifactType: BUNDLE },
+      { mediaType: OCI_MANIFEST, digest: sha256('r2'), size: 1, artifactType: BUNDLE },
+    ];
+    const got = await attachmentsOf(reg.client, REPO, IMAGE, { maxAttachments: 10, prefetch: true });
+    assert.deepEqual(got.attachments.map((a) => a.format), [...Array(8).fill('simple-signing'), 'dsse-envelope', 'dsse-envelope']);
+    assert.deepEqual(got.notRead, { count: 3 + 2, more: false });
+    assert.ok(loads(reg.calls) <= 10, `${loads(reg.calls)} payloads prefetched for 10 attachments`);
+
+    // cosign's oci-1-1 signature referrer: one signature per layer, thousands of layers.
+    const many = new StubRegistry();
+    const config = many.blob('{}');
+    const sig = many.manifest(undefined, {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+      config: { ...config, mediaType: 'application/vnd.oci.empty.v1+json' },
+      layers: Array.from({ length: 5_000 }, (_, i) => ({ ...many.blob(`sig ${i}`), mediaType: SIMPLE })),
+    });
+    many.referrers = [{ ...sig, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' }];
+    const bounded = await attachmentsOf(many.client, REPO, IMAGE, { maxAttachments: 7 });
+    assert.equal(bounded.attachments.length, 7);
+    assert.deepEqual(bounded.notRead, { count: 5_000 - 7, more: false });
+  });
+
+  it('says "more" when the registry had referrers pages left, and a bound outside 1…1000 is brought within it', async () => {
+    const reg = new StubRegistry();
+    const client = reg.client;
+    const asked: Array<number | undefined> = [];
+    const paging = Object.assign(Object.create(client) as RegistryClient, {
+      referrers: async (_ref: ImageReference, _digest: string, options: { enough?: number } = {}) => {
+        asked.push(options.enough);
+        return { source: 'referrers' as const, manifests: Array.from({ length: 4 }, (_, i) => ({ mediaType: OCI_MANIFEST, digest: sha256(`p${i}`), size: 1, artifactType: 'application/spdx+json' })), more: true };
+      },
+    });
+    const got = await attachmentsOf(paging, REPO, IMAGE, { maxAttachments: 2 });
+    assert.deepEqual(asked, [2], 'the client is told when it has enough');
+    assert.deepEqual(got.notRead, { count: 2, more: true });
+    await attachmentsOf(paging, REPO, IMAGE, { maxAttachments: 1e9 });
+    await attachmentsOf(paging, REPO, IMAGE, { maxAttachments: -5 });
+    assert.deepEqual(asked.slice(1), [1000, 1]);
+  });
+});
+
 describe('image attachments: verification under the trust policy', () => {
   let dir: string;
   let key: KeyObject;
@@ -311,7 +401,7 @@ describe('image attachments: verification under the trust policy', () => {
     const moved = await verifyAttachment(signedPayload(simpleSigningPayload(IMAGE, 'ghcr.io/octo/app')), IMAGE, REPO, trust(policy));
     assert.equal(moved?.state, 'untrusted', moved?.summary);
     assert.equal(moved?.failure?.check, 'artifact-binding');
-    assert.match(moved!.summary, /A valid signature, made for ghcr\.io\/octo\/app, not 127\.0\.0\.1:5000\/app/);
+    assert.equal(moved!.summary, 'A valid signature, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.');
     assert.ok(moved!.checks.some((c) => c.id === 'signature' && c.outcome === 'passed'), 'the signature itself was checked');
     // Made for another repository and also not valid: failed, as any bad signature.
     const movedForged = await verifyAttachment(signedPayload(simpleSigningPayload(IMAGE, 'ghcr.io/octo/app'), otherKey), IMAGE, REPO, trust(policy));
@@ -359,6 +449,37 @@ describe('image attachments: verification under the trust policy', () => {
     const notEnvelope = await verifyAttachment(attachment('dsse-envelope', Buffer.from('{"payload":1}')), IMAGE, REPO, trust(policy));
     assert.equal(notEnvelope?.state, 'failed');
     assert.equal(notEnvelope?.failure?.check, 'parse');
+  });
+
+  it('one rule for every kind: a valid signature or attestation signed for another repository is untrusted here', async () => {
+    const policy = await policyOf([{ images: ['127.0.0.1:5000/**'], keys: ['cosign.pub'] }]);
+    const cosignSign = 'https://sigstore.dev/cosign/sign/v1';
+    const bundleReferrer = (names: readonly string[], kind: Attachment['kind'] = 'signature', predicateType = cosignSign) => ({
+      ...attachment('sigstore-bundle', bundleOf(envelope(key, IMAGE, predicateType, names)), {}, kind),
+      source: 'referrers' as const,
+      location: `${REPO}@${sha256('referrer')}`,
+    });
+    const cases: Array<[string, Attachment, string, string | undefined]> = [
+      ['a bundle referrer copied from ghcr.io/octo/app', bundleReferrer(['ghcr.io/octo/app']), 'untrusted', 'A valid signature, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.'],
+      ['a bundle referrer signed for here', bundleReferrer([REPO]), 'verified', undefined],
+      ['a bundle attestation copied from ghcr.io/octo/app', bundleReferrer(['ghcr.io/octo/app'], 'attestation', 'https://slsa.dev/provenance/v1'), 'untrusted', 'A valid attestation, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.'],
+      ['a .att envelope copied from ghcr.io/octo/app', attachment('dsse-envelope', envelope(key, IMAGE, 'https://slsa.dev/provenance/v1', ['ghcr.io/octo/app'])), 'untrusted', 'A valid attestation, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.'],
+      ['a .att envelope naming here among others', attachment('dsse-envelope', envelope(key, IMAGE, 'https://slsa.dev/provenance/v1', ['ghcr.io/octo/app', REPO])), 'verified', undefined],
+      ['a .att envelope whose subject is a file name, no repository', attachment('dsse-envelope', envelope(key, IMAGE, 'https://slsa.dev/provenance/v1', ['app.tar'])), 'verified', undefined],
+      ['a .sig payload copied from ghcr.io/octo/app', signedPayload(simpleSigningPayload(IMAGE, 'ghcr.io/octo/app')), 'untrusted', 'A valid signature, signed for ghcr.io/octo/app, found on 127.0.0.1:5000/app.'],
+    ];
+    for (const [what, a, state, summary] of cases) {
+      const e = await verifyAttachment(a, IMAGE, REPO, trust(policy));
+      assert.equal(e?.state, state, `${what}: ${e?.summary}`);
+      if (summary) {
+        assert.equal(e?.summary, summary, what);
+        assert.equal(e?.failure?.check, 'artifact-binding', what);
+        assert.ok(e?.checks.some((c) => c.id === 'signature' && c.outcome === 'passed'), `${what}: the signature itself was checked`);
+      }
+    }
+    // Signed for another repository by another key: failed, as any bad signature.
+    const forged = { ...bundleReferrer(['ghcr.io/octo/app']), load: async () => ({ ...(await bundleReferrer(['ghcr.io/octo/app']).load()), content: bundleOf(envelope(otherKey, IMAGE, cosignSign, ['ghcr.io/octo/app'])) }) };
+    assert.equal((await verifyAttachment(forged, IMAGE, REPO, trust(policy)))?.state, 'failed');
   });
 
   it('SBOMs carry no signature: no evidence, state "unsigned"', async () => {

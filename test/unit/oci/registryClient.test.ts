@@ -95,6 +95,40 @@ describe('registry client: schemes and where credentials may go', () => {
     ]);
   });
 
+  it('sends credentials to a token realm only on the registry\'s own origin: another port or scheme gets an anonymous token request', async () => {
+    const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
+    const run = async (registry: string, realm: string, https: boolean) => {
+      const seen: Array<{ method: string; authorization?: string; refresh?: string | null }> = [];
+      const f = scripted(({ url, method, headers, body }) => {
+        if (url.protocol === 'https:' && !https) throw failure('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number');
+        if (url.pathname === '/token') {
+          seen.push({ method, authorization: headers.authorization, refresh: body ? new URLSearchParams(body.toString()).get('refresh_token') : null });
+          return json(200, { token: 'tok' });
+        }
+        return headers.authorization === 'Bearer tok' ? manifest() : challenge(`Bearer realm="${realm}",service="s"`);
+      });
+      const credentials = staticCredentials({ [registry]: { username: 'u', password: 'p', identityToken: 'refresh-me' } });
+      await client(f, { credentials }).getManifest(ref(`${registry}/a`), MANIFEST_DIGEST);
+      return seen;
+    };
+    // Another port of the same loopback address: another server, perhaps someone else's.
+    assert.deepEqual(await run('127.0.0.1:15001', 'http://127.0.0.1:15002/token', false), [{ method: 'GET', authorization: undefined, refresh: null }]);
+    assert.deepEqual(await run('r.example', 'https://r.example:8443/token', true), [{ method: 'GET', authorization: undefined, refresh: null }]);
+    // An HTTPS registry naming a plain-HTTP realm on its own host and port: a downgrade.
+    assert.deepEqual(await run('127.0.0.1:15001', 'http://127.0.0.1:15001/token', true), [{ method: 'GET', authorization: undefined, refresh: null }]);
+    // The registry's own origin: the identity token by POST.
+    assert.deepEqual(await run('127.0.0.1:15001', 'http://127.0.0.1:15001/token', false), [{ method: 'POST', authorization: undefined, refresh: 'refresh-me' }]);
+    // A GitLab registry on :5050 sends us to its GitLab on the default HTTPS port: kept.
+    const gitlab = await run('gitlab.example:5050', 'https://gitlab.example/token', true);
+    assert.deepEqual(gitlab, [{ method: 'POST', authorization: undefined, refresh: 'refresh-me' }]);
+    const basicOnly = scripted(({ url, headers }) => {
+      if (url.pathname === '/token') return json(200, { token: headers.authorization === basic ? 'tok' : 'anon' });
+      return headers.authorization === 'Bearer tok' ? manifest() : challenge('Bearer realm="https://auth.r.example:444/token",service="s"');
+    });
+    await rejectsWith(client(basicOnly, { credentials: staticCredentials({ 'r.example': { username: 'u', password: 'p' } }) }).getManifest(ref('r.example/a'), MANIFEST_DIGEST), 'AUTH_REQUIRED');
+    assert.ok(basicOnly.calls.every((c) => c.headers.authorization !== basic), 'the Basic credential never left for :444');
+  });
+
   it('refuses a token realm on plain HTTP off loopback for an HTTPS registry', async () => {
     const f = scripted(() => challenge('Bearer realm="http://evil.example/token",service="s"'));
     await rejectsWith(client(f).getManifest(ref('r.example/a'), 'v1'), 'INSECURE_REGISTRY', /evil\.example over plain HTTP/);
@@ -195,6 +229,21 @@ describe('registry client: redirects and digests', () => {
     assert.equal(other!.headers.authorization, undefined);
   });
 
+  it('drops Authorization on a blob redirect to another port or scheme of the same host', async () => {
+    for (const location of ['https://r.example:8443/blob', 'http://127.0.0.1:5000/blob', 'https://127.0.0.1:5001/blob']) {
+      const registry = location.includes('127.0.0.1') ? '127.0.0.1:5000' : 'r.example';
+      const f = scripted(({ url, headers }) => {
+        if (url.pathname.startsWith('/v2/') && !headers.authorization) return challenge('Basic realm="r"');
+        if (url.pathname.startsWith('/v2/')) return new Response(null, { status: 307, headers: { location } });
+        return new Response(blob, { status: 200 });
+      });
+      await client(f, { credentials: staticCredentials({ [registry]: { username: 'u', password: 'p' } }) }).getBlob(ref(`${registry}/a`), blobDigest);
+      const last = f.calls.at(-1)!;
+      assert.equal(last.url.toString(), location);
+      assert.equal(last.headers.authorization, undefined, location);
+    }
+  });
+
   it('refuses redirects to plain HTTP off loopback, to odd schemes, and more than 5 hops', async () => {
     const to = (location: string) => scripted(() => new Response(null, { status: 302, headers: { location } }));
     await rejectsWith(client(to('http://cdn.example/x')).getBlob(ref('r.example/a'), blobDigest), 'INSECURE_REGISTRY', /plain HTTP on cdn\.example/);
@@ -275,6 +324,15 @@ describe('registry client: tag pagination guards', () => {
     assert.equal(f.calls[0]!.url.search, '?n=1000');
   });
 
+  it('stops once it has maxTags tags (default 10,000), whatever the pages still hold', async () => {
+    const f = pages((_u, n) => tags(Array.from({ length: 3 }, (_, i) => `t${n}-${i}`), `</v2/a/tags/list?last=t${n}>; rel="next"`));
+    assert.deepEqual(await client(f, { maxTags: 7 }).listTags(ref('r.example/a')), ['t0-0', 't0-1', 't0-2', 't1-0', 't1-1', 't1-2', 't2-0']);
+    assert.equal(f.calls.length, 3);
+    const big = pages((_u, n) => tags(Array.from({ length: 1000 }, (_, i) => `t${n}-${i}`), `</v2/a/tags/list?last=t${n}>; rel="next"`));
+    assert.equal((await client(big).listTags(ref('r.example/a'))).length, 10_000);
+    assert.equal(big.calls.length, 10);
+  });
+
   it('refuses a page that is not a tag list', async () => {
     await rejectsWith(client(pages(() => new Response('nope', { status: 200 }))).listTags(ref('r.example/a')), 'BAD_RESPONSE', /not valid JSON/);
     await rejectsWith(client(pages(() => json(200, { tags: 'a' }))).listTags(ref('r.example/a')), 'BAD_RESPONSE', /not a list/);
@@ -351,6 +409,21 @@ describe('registry client: referrers API pages', () => {
     const got = await client(endless).referrers(ref('r.example/a'), digest);
     assert.equal(got.manifests.length, 20);
     assert.equal(endless.calls.length, 20);
+    assert.equal(got.more, true, 'a next page was left unread');
+  });
+
+  it('stops following pages once it knows `enough` referrers, and says more were left', async () => {
+    let n = 0;
+    const endless = scripted(() => {
+      n++;
+      return page([sha(`r${n}a`), sha(`r${n}b`), sha(`r${n}c`)], `/v2/a/referrers/${digest}?page=${n}`);
+    });
+    const got = await client(endless).referrers(ref('r.example/a'), digest, { enough: 5 });
+    assert.equal(endless.calls.length, 2);
+    assert.equal(got.manifests.length, 6);
+    assert.equal(got.more, true);
+    const last = scripted(() => page([sha('only')]));
+    assert.equal((await client(last).referrers(ref('r.example/a'), digest, { enough: 1 })).more, undefined, 'no next page: nothing more');
   });
 
   it('maps a failing later page to the registry\'s error', async () => {
@@ -360,6 +433,97 @@ describe('registry client: referrers API pages', () => {
 });
 
 describe('registry client: requests made together', () => {
+  /**
+   * A fetch that counts requests open at once: from the call until its body is read or
+   * cancelled. Answers after a timer's turn, so requests sent together overlap.
+   */
+  const counting = () => {
+    const open = { now: 0, max: 0 };
+    const f = scripted(async ({ url }) => {
+      open.now++;
+      open.max = Math.max(open.max, open.now);
+      await new Promise((resolve) => setImmediate(resolve));
+      let done = false;
+      const close = () => {
+        if (!done) open.now--;
+        done = true;
+      };
+      if (url.pathname.includes('/blobs/')) close(); // a 404 without a body
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new Uint8Array(manifestBytes));
+          controller.close();
+        },
+      });
+      const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: close }));
+      return url.pathname.includes('/blobs/') ? json(404, {}) : new Response(counted, { status: 200, headers: { 'content-type': OCI_MANIFEST, 'docker-content-digest': MANIFEST_DIGEST } });
+    });
+    return { f, open };
+  };
+
+  it('keeps at most 6 requests in flight per registry, whatever is asked at once', async () => {
+    const { f, open } = counting();
+    const c = client(f);
+    const got = await Promise.all(Array.from({ length: 200 }, () => c.getManifest(ref('r.example/a'), MANIFEST_DIGEST)));
+    assert.equal(got.length, 200);
+    assert.equal(f.calls.length, 200);
+    assert.ok(open.max <= 6, `${open.max} requests were open at once`);
+    assert.equal(open.max, 6, 'six do go together');
+    assert.equal(open.now, 0);
+    // Another registry has its own six; a smaller bound is honoured.
+    const other = counting();
+    const two = client(other.f, { maxRequestsPerRegistry: 2 });
+    await Promise.all([...Array.from({ length: 20 }, () => two.getManifest(ref('r.example/a'), MANIFEST_DIGEST)), ...Array.from({ length: 20 }, () => two.getManifest(ref('q.example/a'), MANIFEST_DIGEST))]);
+    assert.equal(other.open.max, 4, 'two per registry, two registries');
+  });
+
+  it('gives the turn back when a request fails, and a request waiting its turn can be cancelled', async () => {
+    const { f, open } = counting();
+    const c = client(f, { maxRequestsPerRegistry: 1 });
+    await Promise.all(Array.from({ length: 5 }, () => c.findManifest(ref('r.example/a'), MANIFEST_DIGEST)));
+    await Promise.all(Array.from({ length: 5 }, () => rejectsWith(c.getBlob(ref('r.example/a'), sha('missing')), 'NOT_FOUND')));
+    const stop = new AbortController();
+    const first = c.getManifest(ref('r.example/a'), MANIFEST_DIGEST);
+    const waiting = c.getManifest(ref('r.example/a'), MANIFEST_DIGEST, stop.signal);
+    stop.abort();
+    await rejectsWith(waiting, 'CANCELLED');
+    await first;
+    const before = f.calls.length;
+    await c.getManifest(ref('r.example/a'), MANIFEST_DIGEST);
+    assert.equal(f.calls.length, before + 1, 'the turn was not lost');
+    assert.equal(open.max, 1);
+  });
+
+  it('cancels every request waiting on one signal at once, while the one in flight is still out, with one listener for them all', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let n = 0;
+    const f = scripted(async () => {
+      if (n++ > 0) await held;
+      return manifest();
+    });
+    const c = client(f, { maxRequestsPerRegistry: 1 });
+    // The first contact is over (the scheme is known): the rest wait for turns only.
+    await c.getManifest(ref('r.example/a'), MANIFEST_DIGEST);
+    const first = c.getManifest(ref('r.example/a'), MANIFEST_DIGEST);
+    await new Promise((resolve) => setImmediate(resolve));
+    const stop = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const waiting = Array.from({ length: 50 }, () => c.getManifest(ref('r.example/a'), MANIFEST_DIGEST, stop.signal));
+      stop.abort();
+      await Promise.all(waiting.map((w) => rejectsWith(w, 'CANCELLED')));
+      assert.equal(f.calls.length, 2, 'none of them was sent');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.map((w) => w.name), [], 'no MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+    release();
+    await first;
+  });
   it('lets the first request to a new registry learn the scheme and the challenge while the others wait', async () => {
     let tokens = 0;
     const f = scripted(({ url, headers }) => {
